@@ -1,0 +1,37 @@
+//! Building the AWS clients once per cold start, with timeouts that suit a
+//! Lambda function and path-style S3 addressing where an emulator needs it.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the shared SDK configuration from the environment (region,
+/// credentials, `AWS_ENDPOINT_URL`), with bounded timeouts: a hung connection
+/// must fail a record in seconds, not hold it until the function's deadline.
+pub async fn load() -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(25))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
+/// An S3 client; `force_path_style` comes from [`crate::Config`].
+#[must_use]
+pub fn s3(sdk: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(force_path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// An SQS client.
+#[must_use]
+pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(sdk)
+}

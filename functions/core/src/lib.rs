@@ -1,0 +1,36 @@
+//! Shelver's core: turns queued book records into JSON files in genre buckets.
+//!
+//! Both Lambda functions share this crate; it knows nothing of Lambda.
+//!
+//! - [`book`]: one message body parsed and validated into a [`Book`].
+//! - [`genre`]: the configured genre-to-bucket routes.
+//! - [`key`]: the rule that turns a title into an [`ObjectKey`].
+//! - [`document`]: what a stored file holds.
+//! - [`store`]: exactly-once writes to S3, behind the [`ObjectStore`] port.
+//! - [`dead_letter`]: parking bad records, behind the [`DeadLetterQueue`] port.
+//! - [`pipeline`]: a batch's FIFO, dead-letter and retry rules.
+//! - [`config`]: environment variables, read once at cold start.
+//! - [`aws`]: building the SDK clients.
+//! - [`error`]: the one error type; each error knows if it is permanent.
+
+pub mod aws;
+pub mod book;
+pub mod config;
+pub mod dead_letter;
+pub mod document;
+pub mod error;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+pub mod genre;
+pub mod key;
+pub mod pipeline;
+pub mod store;
+
+pub use book::Book;
+pub use config::Config;
+pub use dead_letter::{DeadLetterQueue, SqsDeadLetters};
+pub use error::Error;
+pub use genre::GenreRoutes;
+pub use key::ObjectKey;
+pub use pipeline::{Outcome, Pipeline, Record};
+pub use store::{ObjectStore, S3Store, Write};
