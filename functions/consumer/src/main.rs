@@ -1,2 +1,23 @@
-//! placeholder
-fn main() {}
+//! Entry point of the consumer function: logging, configuration, clients built
+//! once per cold start, then the Lambda runtime loop.
+
+use lambda_runtime::{Error, service_fn};
+use shelver::{Config, Pipeline, S3Store, SqsDeadLetters, aws};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+
+    let config = Config::from_env().inspect_err(|err| {
+        tracing::error!(error = %err, "configuration is invalid");
+    })?;
+    let sdk = aws::load().await;
+    let store = S3Store::new(aws::s3(&sdk, config.s3_force_path_style));
+    let dead_letters = SqsDeadLetters::new(aws::sqs(&sdk), config.dead_letter_queue_url);
+    let pipeline = Pipeline::new(config.routes, store, dead_letters);
+
+    lambda_runtime::run(service_fn(|event| {
+        shelver_consumer::handle(&pipeline, event)
+    }))
+    .await
+}

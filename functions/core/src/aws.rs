@@ -6,14 +6,17 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const OPERATION_TIMEOUT: Duration = Duration::from_mins(1);
+
 /// Loads the shared SDK configuration from the environment (region,
 /// credentials, `AWS_ENDPOINT_URL`), with bounded timeouts: a hung connection
 /// must fail a record in seconds, not hold it until the function's deadline.
 pub async fn load() -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
+        .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(Duration::from_secs(10))
-        .operation_timeout(Duration::from_secs(25))
+        .operation_timeout(OPERATION_TIMEOUT)
         .build();
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
@@ -30,8 +33,17 @@ pub fn s3(sdk: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// An SQS client.
+/// An SQS client. Its attempts may last longer than S3's, because a long
+/// poll (`ReceiveMessage` with a wait of up to 20 s) is a slow call by design.
 #[must_use]
 pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(sdk)
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(Duration::from_secs(25))
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let config = aws_sdk_sqs::config::Builder::from(sdk)
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }

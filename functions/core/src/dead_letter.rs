@@ -4,8 +4,8 @@
 use std::future::Future;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
-use sha2::{Digest, Sha256};
 
+use crate::document::sha256_hex;
 use crate::error::Error;
 
 /// Message attribute holding why the record was rejected.
@@ -88,10 +88,7 @@ fn deduplication_id(message_id: &str) -> String {
     if usable {
         return message_id.to_owned();
     }
-    Sha256::digest(message_id.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    sha256_hex(message_id.as_bytes())
 }
 
 #[cfg(test)]

@@ -85,11 +85,20 @@ impl Document {
 /// The hex SHA-256 of a book's canonical JSON (fields in declaration order).
 #[must_use]
 pub fn book_sha256(book: &Book) -> String {
-    let canonical = serde_json::to_vec(book).unwrap_or_default();
-    Sha256::digest(&canonical)
+    sha256_hex(&serde_json::to_vec(book).unwrap_or_default())
+}
+
+/// The SHA-256 of `bytes`, as 64 lowercase hex digits.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+
+    Sha256::digest(bytes)
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 #[cfg(test)]

@@ -250,15 +250,14 @@ fn group_in_order(records: &[Record]) -> Vec<Vec<(usize, &Record)>> {
     let mut groups: Vec<Vec<(usize, &Record)>> = Vec::new();
     let mut by_id: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (index, record) in records.iter().enumerate() {
-        let slot = match record.group_id.as_deref() {
-            Some(group) => *by_id.entry(group).or_insert_with(|| {
+        let slot = if let Some(group) = record.group_id.as_deref() {
+            *by_id.entry(group).or_insert_with(|| {
                 groups.push(Vec::new());
                 groups.len() - 1
-            }),
-            None => {
-                groups.push(Vec::new());
-                groups.len() - 1
-            }
+            })
+        } else {
+            groups.push(Vec::new());
+            groups.len() - 1
         };
         groups[slot].push((index, record));
     }

@@ -1,6 +1,6 @@
 //! Writing books to S3 exactly once per book, whatever the number of deliveries.
 //!
-//! The commit point is a conditional PutObject (`If-None-Match: *`): the first
+//! The commit point is a conditional `PutObject` (`If-None-Match: *`): the first
 //! write of a key wins. When the key is taken, the existing object's metadata
 //! decides what happened:
 //!

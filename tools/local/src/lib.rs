@@ -1,1 +1,35 @@
-//! placeholder
+//! Local stand-ins for the parts of AWS that Shelver's functions rely on but
+//! do not contain: the resources the template creates, and the SQS event
+//! source mapping that feeds the consumer.
+//!
+//! - [`resources`]: creates the queues and buckets in an emulator, idempotently.
+//! - [`mapping`]: long-polls the input queue and invokes the consumer.
+
+pub mod mapping;
+pub mod resources;
+
+/// What can fail while provisioning or mapping.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An AWS API call failed.
+    #[error("{operation} failed: {detail}")]
+    Aws {
+        /// The API operation.
+        operation: &'static str,
+        /// The SDK's error, with its causes.
+        detail: String,
+    },
+    /// Invoking the function failed.
+    #[error("invoking the function failed: {0}")]
+    Invoke(String),
+}
+
+impl Error {
+    /// An AWS failure, with the SDK error's whole chain of causes.
+    pub fn aws(operation: &'static str, error: impl std::error::Error) -> Self {
+        Self::Aws {
+            operation,
+            detail: aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The SQS-triggered function: each FIFO batch from the event source mapping is
+//! run through the core pipeline, and the records that must come back are
+//! reported as partial batch failures (`ReportBatchItemFailures`).
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use shelver::pipeline::Record;
+use shelver::{DeadLetterQueue, ObjectStore, Outcome, Pipeline};
+use tracing::info;
+
+/// Why a whole invocation fails (and the event source mapping retries it all).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Without a message id a failure cannot be reported for the record, and
+    /// an empty identifier would make Lambda retry the whole batch anyway.
+    #[error("record {index} of the batch has no messageId")]
+    MissingMessageId {
+        /// The record's position in the batch, from 0.
+        index: usize,
+    },
+}
+
+impl From<Error> for Diagnostic {
+    fn from(error: Error) -> Self {
+        Self {
+            error_type: "MissingMessageId".into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Handles one SQS event.
+///
+/// # Errors
+///
+/// [`Error::MissingMessageId`] when any record lacks a message id; nothing in
+/// the batch is processed then.
+pub async fn handle<S: ObjectStore, D: DeadLetterQueue>(
+    pipeline: &Pipeline<S, D>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let records = event
+        .payload
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(index, message)| record(index, message))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let outcomes = pipeline.process_batch(&records).await;
+
+    let count = |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
+    info!(
+        records = records.len(),
+        stored = count(|o| matches!(o, Outcome::Stored { .. })),
+        dead_lettered = count(|o| matches!(o, Outcome::DeadLettered { .. })),
+        retried = count(|o| matches!(o, Outcome::Retry { .. })),
+        skipped = count(|o| matches!(o, Outcome::Skipped)),
+        "batch processed"
+    );
+
+    let mut response = SqsBatchResponse::default();
+    response.set_failures(
+        records
+            .into_iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| !outcome.is_done())
+            .map(|(record, _)| record.message_id),
+    );
+    Ok(response)
+}
+
+fn record(index: usize, message: SqsMessage) -> Result<Record, Error> {
+    let message_id = message
+        .message_id
+        .filter(|id| !id.is_empty())
+        .ok_or(Error::MissingMessageId { index })?;
+    let mut attributes = message.attributes;
+    Ok(Record {
+        message_id,
+        group_id: attributes.remove("MessageGroupId"),
+        sequence_number: attributes.remove("SequenceNumber"),
+        body: message.body.unwrap_or_default(),
+    })
+}

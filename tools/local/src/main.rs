@@ -1,0 +1,267 @@
+//! `shelver-local`: the local run's helper.
+//!
+//! ```text
+//! shelver-local provision --env-file PATH
+//!     create the queues and buckets, write the functions' environment to PATH
+//! shelver-local map --invoke URL [--function NAME] [--send DIR]
+//!     send DIR's sample records, then feed the input queue to the consumer
+//!     until Ctrl-C, printing where each record went
+//! ```
+//!
+//! It talks to whatever `AWS_ENDPOINT_URL` names (the run command points it
+//! at LocalStack on 127.0.0.1).
+
+// This is a terminal program: its output is for the person running it.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use shelver::document::META_BOOK_ID;
+use shelver::pipeline::place;
+use shelver::{GenreRoutes, ObjectKey};
+use shelver_local::mapping::{Delivery, EventSourceMapping, InvokeApi};
+use shelver_local::resources::{Names, QueueSettings, provision, queue_arn};
+
+const USAGE: &str = "usage:
+  shelver-local provision --env-file PATH
+  shelver-local map --invoke URL [--function NAME] [--send DIR]";
+
+type Failure = Box<dyn std::error::Error>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("provision") => run_provision(&args[1..]).await,
+        Some("map") => run_map(&args[1..]).await,
+        _ => Err(USAGE.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("shelver-local: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The value after `--name`, if given.
+fn flag<'a>(args: &'a [String], name: &str) -> Result<Option<&'a str>, Failure> {
+    match args.iter().position(|arg| arg == name) {
+        None => Ok(None),
+        Some(at) => match args.get(at + 1) {
+            Some(value) => Ok(Some(value)),
+            None => Err(format!("{name} needs a value\n{USAGE}").into()),
+        },
+    }
+}
+
+struct Clients {
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
+    region: String,
+}
+
+async fn clients() -> Clients {
+    let sdk = shelver::aws::load().await;
+    let region = sdk
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    Clients {
+        sqs: shelver::aws::sqs(&sdk),
+        s3: shelver::aws::s3(&sdk, true),
+        region,
+    }
+}
+
+async fn run_provision(args: &[String]) -> Result<(), Failure> {
+    let env_file = flag(args, "--env-file")?.ok_or(USAGE)?;
+    let aws = clients().await;
+
+    let provisioned =
+        provision(&aws.sqs, &aws.s3, Names::local(), QueueSettings::default()).await?;
+
+    let mut lines: Vec<String> = provisioned
+        .function_env()
+        .into_iter()
+        .map(|(name, value)| env_line(name, &value))
+        .collect();
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            lines.push(env_line(name, &value));
+        }
+    }
+    std::fs::write(env_file, lines.join("\n") + "\n")?;
+
+    println!("queue        {}", provisioned.input_queue_url);
+    println!("dead letters {}", provisioned.dead_letter_queue_url);
+    for (genre, bucket) in &provisioned.names.buckets {
+        println!("bucket       s3://{bucket} ({genre})");
+    }
+    Ok(())
+}
+
+/// One `NAME="value"` line, readable by both cargo-lambda and a shell.
+fn env_line(name: &str, value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("{name}=\"{escaped}\"")
+}
+
+async fn run_map(args: &[String]) -> Result<(), Failure> {
+    let invoke = flag(args, "--invoke")?.ok_or(USAGE)?;
+    let function = flag(args, "--function")?.unwrap_or("shelver-consumer");
+    let aws = clients().await;
+    let config = shelver::Config::from_env()?;
+    let queue_url =
+        shelver::config::required(|n| std::env::var(n).ok(), shelver::config::INPUT_QUEUE_URL)?;
+    let queue_arn = queue_arn(&aws.sqs, &queue_url).await?;
+
+    let mut labels = HashMap::new();
+    if let Some(dir) = flag(args, "--send")? {
+        labels = send_samples(&aws.sqs, &queue_url, Path::new(dir)).await?;
+    }
+
+    let mapping =
+        EventSourceMapping::new(aws.sqs.clone(), queue_url, queue_arn, aws.region.clone());
+    let consumer = InvokeApi::new(invoke, function)?;
+    println!("feeding the input queue to {function}; Ctrl-C stops");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            polled = mapping.poll_once(&consumer) => match polled {
+                Ok(Some(delivery)) => report(&delivery, &config.routes, &aws.s3, &labels).await,
+                Ok(None) => {}
+                Err(err) => {
+                    eprintln!("polling failed: {err}; trying again in 2 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Sends every `*.json` file in `dir`, in name order, to one message group.
+/// Returns message id to file name, to label the report.
+async fn send_samples(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    dir: &Path,
+) -> Result<HashMap<String, String>, Failure> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+
+    // A fresh deduplication id per run, so a second run within five minutes
+    // is delivered too (and then found already stored).
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let mut labels = HashMap::new();
+    for path in files {
+        let body = std::fs::read_to_string(&path)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let sent = sqs
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(body.trim_end())
+            .message_group_id("samples")
+            .message_deduplication_id(format!("{run}-{name}"))
+            .send()
+            .await
+            .map_err(|e| shelver_local::Error::aws("SendMessage", e))?;
+        let id = sent.message_id.unwrap_or_default();
+        println!("sent      {name}");
+        labels.insert(id, name);
+    }
+    Ok(labels)
+}
+
+/// Prints where each record of a delivery went. The consumer's answer only
+/// says which records failed; for the others the destination is worked out
+/// with the same pure rules the consumer applies, then checked in S3.
+async fn report(
+    delivery: &Delivery,
+    routes: &GenreRoutes,
+    s3: &aws_sdk_s3::Client,
+    labels: &HashMap<String, String>,
+) {
+    if let Some(err) = &delivery.error {
+        println!("invocation failed, the batch will be retried: {err}");
+    }
+    for record in &delivery.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let label = labels
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("message {id}"));
+        if delivery.retried.contains(&id) {
+            println!("retry     {label}: left on the queue (see the function's log)");
+            continue;
+        }
+        let body = record.body.as_deref().unwrap_or_default();
+        match place(body, routes) {
+            Ok(placement) => {
+                let keys = [
+                    Some(placement.key.clone()),
+                    ObjectKey::from_title_and_id(&placement.book.title, &placement.book.id).ok(),
+                ];
+                let found = find_object(
+                    s3,
+                    placement.bucket,
+                    keys.iter().flatten(),
+                    &placement.book.id,
+                )
+                .await;
+                match found {
+                    Some(key) => println!("stored    {label} -> s3://{}/{key}", placement.bucket),
+                    None => println!(
+                        "stored?   {label}: acknowledged, but not found in s3://{}",
+                        placement.bucket
+                    ),
+                }
+            }
+            Err(reason) => println!(
+                "rejected  {label} -> dead-letter queue: {}",
+                reason.reason()
+            ),
+        }
+    }
+}
+
+async fn find_object<'a>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: impl Iterator<Item = &'a ObjectKey>,
+    book_id: &str,
+) -> Option<String> {
+    for key in keys {
+        let head = s3
+            .head_object()
+            .bucket(bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        let owner = head
+            .ok()
+            .and_then(|h| h.metadata)
+            .and_then(|mut m| m.remove(META_BOOK_ID));
+        if owner.as_deref() == Some(book_id) {
+            return Some(key.to_string());
+        }
+    }
+    None
+}
