@@ -47,7 +47,7 @@ pub async fn handle<S: ObjectStore, D: DeadLetterQueue>(
         .map(|(index, message)| record(index, message))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let outcomes = pipeline.process_batch(&records).await;
+    let outcomes = pipeline.process_batch(&records, None).await;
 
     let count = |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
     info!(
@@ -55,7 +55,7 @@ pub async fn handle<S: ObjectStore, D: DeadLetterQueue>(
         stored = count(|o| matches!(o, Outcome::Stored { .. })),
         dead_lettered = count(|o| matches!(o, Outcome::DeadLettered { .. })),
         retried = count(|o| matches!(o, Outcome::Retry { .. })),
-        skipped = count(|o| matches!(o, Outcome::Skipped)),
+        skipped = count(|o| matches!(o, Outcome::Skipped | Outcome::Deferred)),
         "batch processed"
     );
 

@@ -106,6 +106,16 @@ pub enum Error {
         key: String,
     },
 
+    /// A call to the input queue failed.
+    #[error("{operation} on the input queue failed: {source}")]
+    Queue {
+        /// The SQS operation.
+        operation: &'static str,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// Parking a record in the dead-letter queue failed.
     #[error("sending to the dead-letter queue failed: {source}")]
     DeadLetter {
@@ -134,7 +144,10 @@ impl Error {
     /// the group go on, and the record can be replayed once the bug is fixed.
     #[must_use]
     pub fn is_permanent(&self) -> bool {
-        !matches!(self, Self::Store { .. } | Self::DeadLetter { .. })
+        !matches!(
+            self,
+            Self::Store { .. } | Self::DeadLetter { .. } | Self::Queue { .. }
+        )
     }
 
     /// Shorthand for a dependency failure while storing `bucket/key`.

@@ -9,6 +9,8 @@
 //! - [`store`]: exactly-once writes to S3, behind the [`ObjectStore`] port.
 //! - [`dead_letter`]: parking bad records, behind the [`DeadLetterQueue`] port.
 //! - [`pipeline`]: a batch's FIFO, dead-letter and retry rules.
+//! - [`queue`]: the input queue as a puller sees it.
+//! - [`drain`]: pulling the queue through the pipeline within a time budget.
 //! - [`config`]: environment variables, read once at cold start.
 //! - [`aws`]: building the SDK clients.
 //! - [`error`]: the one error type; each error knows if it is permanent.
@@ -18,12 +20,14 @@ pub mod book;
 pub mod config;
 pub mod dead_letter;
 pub mod document;
+pub mod drain;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod genre;
 pub mod key;
 pub mod pipeline;
+pub mod queue;
 pub mod store;
 
 pub use book::Book;

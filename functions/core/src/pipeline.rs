@@ -10,7 +10,7 @@
 //!   order survives the retry. Other groups go on.
 
 use std::panic::AssertUnwindSafe;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use futures_util::FutureExt as _;
 use futures_util::future::join_all;
@@ -65,6 +65,8 @@ pub enum Outcome {
     },
     /// Not started because an earlier record of its group must be retried first.
     Skipped,
+    /// Not started because the time allowed for the batch ran out.
+    Deferred,
 }
 
 impl Outcome {
@@ -127,9 +129,23 @@ impl<S: ObjectStore, D: DeadLetterQueue> Pipeline<S, D> {
     }
 
     /// Processes a batch; the outcomes are in the records' order.
-    pub async fn process_batch(&self, records: &[Record]) -> Vec<Outcome> {
+    ///
+    /// No record is started at or after `deadline`: it and the rest of its
+    /// group are [`Outcome::Deferred`], so they can be handed back to the queue
+    /// before the caller runs out of time. A record already started runs to
+    /// its end.
+    pub async fn process_batch(
+        &self,
+        records: &[Record],
+        deadline: Option<Instant>,
+    ) -> Vec<Outcome> {
         let groups = group_in_order(records);
-        let processed = join_all(groups.iter().map(|group| self.process_group(group))).await;
+        let processed = join_all(
+            groups
+                .iter()
+                .map(|group| self.process_group(group, deadline)),
+        )
+        .await;
 
         let mut outcomes = vec![Outcome::Skipped; records.len()];
         for (group, results) in groups.iter().zip(processed) {
@@ -140,17 +156,31 @@ impl<S: ObjectStore, D: DeadLetterQueue> Pipeline<S, D> {
         outcomes
     }
 
-    /// Runs one group's records in order, stopping at the first retry.
-    async fn process_group(&self, indices: &[(usize, &Record)]) -> Vec<Outcome> {
+    /// Runs one group's records in order, stopping at the first retry or when
+    /// time runs out.
+    async fn process_group(
+        &self,
+        indices: &[(usize, &Record)],
+        deadline: Option<Instant>,
+    ) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(indices.len());
         for &(_, record) in indices {
-            let blocked = outcomes
-                .last()
-                .is_some_and(|o| matches!(o, Outcome::Retry { .. } | Outcome::Skipped));
-            if blocked {
-                debug!(message_id = %record.message_id, "skipped behind a failed record of its group");
-                outcomes.push(Outcome::Skipped);
-                continue;
+            match outcomes.last() {
+                Some(Outcome::Retry { .. } | Outcome::Skipped) => {
+                    debug!(message_id = %record.message_id, "skipped behind a failed record of its group");
+                    outcomes.push(Outcome::Skipped);
+                    continue;
+                }
+                Some(Outcome::Deferred) => {
+                    outcomes.push(Outcome::Deferred);
+                    continue;
+                }
+                _ if deadline.is_some_and(|deadline| Instant::now() >= deadline) => {
+                    debug!(message_id = %record.message_id, "deferred: out of time");
+                    outcomes.push(Outcome::Deferred);
+                    continue;
+                }
+                _ => {}
             }
             let span = info_span!(
                 "record",
@@ -320,7 +350,7 @@ mod tests {
             record("d", "g2", "D", "romance"),
         ];
 
-        let outcomes = pipeline.process_batch(&batch).await;
+        let outcomes = pipeline.process_batch(&batch, None).await;
 
         assert!(outcomes[0].is_done());
         assert!(matches!(outcomes[1], Outcome::Retry { .. }));
@@ -343,7 +373,7 @@ mod tests {
             record("b", "g1", "B", "scifi"),
         ];
 
-        let outcomes = pipeline.process_batch(&batch).await;
+        let outcomes = pipeline.process_batch(&batch, None).await;
 
         assert!(
             matches!(&outcomes[0], Outcome::DeadLettered { reason } if reason.contains("horror"))
@@ -365,12 +395,26 @@ mod tests {
             record("b", "g1", "B", "scifi"),
         ];
 
-        let outcomes = pipeline.process_batch(&batch).await;
+        let outcomes = pipeline.process_batch(&batch, None).await;
 
         assert!(
             matches!(&outcomes[0], Outcome::Retry { reason } if reason.contains("dead-letter"))
         );
         assert_eq!(outcomes[1], Outcome::Skipped);
+    }
+
+    #[tokio::test]
+    async fn nothing_starts_after_the_deadline_and_groups_stay_in_order() {
+        let (pipeline, store, _) = pipeline();
+        let batch = [
+            record("a", "g1", "A", "scifi"),
+            record("b", "g1", "B", "scifi"),
+        ];
+
+        let outcomes = pipeline.process_batch(&batch, Some(Instant::now())).await;
+
+        assert_eq!(outcomes, [Outcome::Deferred, Outcome::Deferred]);
+        assert!(store.is_empty());
     }
 
     #[test]

@@ -1,27 +1,18 @@
-//! Entry point of the HTTP function: logging, then the Lambda runtime loop
-//! serving API Gateway requests.
+//! Entry point of the HTTP function: logging, the backend built once per cold
+//! start, then the Lambda runtime loop serving API Gateway requests.
 
-use lambda_http::{Body, Error, Request, Response, service_fn};
+use lambda_http::{Error, Request, service_fn};
+use shelver_http::backend::AwsBackend;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    lambda_http::run(service_fn(route)).await
-}
 
-async fn route(request: Request) -> Result<Response<Body>, Error> {
-    let (status, body) = if request
-        .uri()
-        .path()
-        .trim_end_matches('/')
-        .ends_with("/health")
-    {
-        (200, r#"{"status":"ok"}"#)
-    } else {
-        (404, r#"{"error":"not found"}"#)
-    };
-    Ok(Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(body))?)
+    let backend = AwsBackend::from_env().await;
+
+    lambda_http::run(service_fn(|request: Request| async {
+        // The health checks' SDK futures are large: keep them off the stack.
+        Ok::<_, Error>(Box::pin(shelver_http::handle(&backend, request)).await)
+    }))
+    .await
 }

@@ -1,0 +1,138 @@
+//! The manual drain: pull the input queue within a time budget and run each
+//! batch through the same pipeline as the consumer function.
+//!
+//! Settling a batch follows the consumer's rules: stored and dead-lettered
+//! records are deleted; a record that failed stays hidden until its
+//! visibility timeout ends, like a failed record of the event source mapping;
+//! a record that was never started (behind a failure in its group, or because
+//! the budget ran out) is made visible again at once. FIFO keeps each group in
+//! order throughout, because a group's later messages are not delivered while
+//! an earlier one is in flight.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tracing::info;
+
+use crate::dead_letter::DeadLetterQueue;
+use crate::error::Error;
+use crate::pipeline::{Outcome, Pipeline};
+use crate::queue::{BATCH_LIMIT, InputQueue};
+use crate::store::ObjectStore;
+
+/// How long a failed record stays hidden after the drain's budget, before
+/// another consumer may try it again.
+pub const RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// When a drain stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrainLimits {
+    /// Time allowed for the whole drain; no record starts after it.
+    pub budget: Duration,
+    /// Most messages to receive.
+    pub max_messages: usize,
+}
+
+/// A record that went to the dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Its message id.
+    pub message_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a drain did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DrainReport {
+    /// Messages received.
+    pub received: usize,
+    /// Records stored (or found already stored), by bucket.
+    pub stored: BTreeMap<String, usize>,
+    /// Records parked in the dead-letter queue, with their reasons.
+    pub dead_lettered: Vec<Rejected>,
+    /// Records left on the queue to be tried again (failed, or not started).
+    pub retried: usize,
+    /// How long the drain took.
+    pub elapsed_ms: u64,
+    /// Whether the queue still had messages when the drain stopped.
+    pub more: bool,
+}
+
+/// Drains `queue` through `pipeline` within `limits`.
+///
+/// # Errors
+///
+/// A transient [`Error::Queue`] when receiving, deleting or returning
+/// messages fails. Records already settled stay settled; the others come back
+/// after their visibility timeout.
+pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
+    queue: &InputQueue,
+    pipeline: &Pipeline<S, D>,
+    limits: DrainLimits,
+) -> Result<DrainReport, Error> {
+    let started = Instant::now();
+    let deadline = started + limits.budget;
+    let mut report = DrainReport::default();
+    let mut stopped_early = true;
+
+    while report.received < limits.max_messages {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let wanted = (limits.max_messages - report.received).min(BATCH_LIMIT);
+        let wait = u32::try_from(left.as_secs().min(20)).unwrap_or(20);
+        let hide_for = u32::try_from((left + RETRY_DELAY).as_secs()).unwrap_or(u32::MAX);
+        let batch = queue.receive(wanted, wait, hide_for).await?;
+        if batch.is_empty() {
+            stopped_early = false;
+            break;
+        }
+        report.received += batch.len();
+
+        let records: Vec<_> = batch
+            .iter()
+            .map(|received| received.record.clone())
+            .collect();
+        let outcomes = pipeline.process_batch(&records, Some(deadline)).await;
+
+        let mut done = Vec::new();
+        let mut not_started = Vec::new();
+        for (received, outcome) in batch.iter().zip(outcomes) {
+            let handle = received.receipt_handle.as_str();
+            match outcome {
+                Outcome::Stored { bucket, .. } => {
+                    *report.stored.entry(bucket).or_default() += 1;
+                    done.push(handle);
+                }
+                Outcome::DeadLettered { reason } => {
+                    let message_id = received.record.message_id.clone();
+                    report.dead_lettered.push(Rejected { message_id, reason });
+                    done.push(handle);
+                }
+                Outcome::Retry { .. } => report.retried += 1,
+                Outcome::Skipped | Outcome::Deferred => {
+                    report.retried += 1;
+                    not_started.push(handle);
+                }
+            }
+        }
+        queue.delete(&done).await?;
+        queue.release(&not_started, 0).await?;
+    }
+
+    report.more = report.retried > 0
+        || (stopped_early && queue.depth().await.is_ok_and(|depth| depth.visible > 0));
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    info!(
+        received = report.received,
+        dead_lettered = report.dead_lettered.len(),
+        retried = report.retried,
+        more = report.more,
+        elapsed_ms = report.elapsed_ms,
+        "drain finished"
+    );
+    Ok(report)
+}

@@ -1,0 +1,205 @@
+//! The input queue as a puller sees it (the manual drain): receive with long
+//! polling, delete what is done, hand back what was not started, and count.
+
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageSystemAttributeName, QueueAttributeName,
+};
+use serde::Serialize;
+use tracing::warn;
+
+use crate::error::Error;
+use crate::pipeline::Record;
+
+/// SQS's batch limit for receive, delete and visibility calls.
+pub const BATCH_LIMIT: usize = 10;
+
+/// A received message: the record and the handle that settles it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The record, as the pipeline takes it.
+    pub record: Record,
+    /// The receipt handle of this receive.
+    pub receipt_handle: String,
+}
+
+/// How many messages a queue holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Depth {
+    /// Messages that can be received now.
+    pub visible: u64,
+    /// Messages received and not yet deleted or returned.
+    pub in_flight: u64,
+}
+
+/// An SQS queue read by polling.
+#[derive(Clone, Debug)]
+pub struct InputQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl InputQueue {
+    /// Wraps a client built once at cold start.
+    #[must_use]
+    pub fn new(client: aws_sdk_sqs::Client, url: String) -> Self {
+        Self { client, url }
+    }
+
+    /// Receives up to `max` messages (at most 10), waiting up to
+    /// `wait_seconds` for the first, and hides them for `visibility_seconds`.
+    ///
+    /// # Errors
+    ///
+    /// A transient [`Error::Queue`].
+    pub async fn receive(
+        &self,
+        max: usize,
+        wait_seconds: u32,
+        visibility_seconds: u32,
+    ) -> Result<Vec<Received>, Error> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(clamp_i32(max.clamp(1, BATCH_LIMIT)))
+            .wait_time_seconds(clamp_i32(wait_seconds.min(20) as usize))
+            .visibility_timeout(clamp_i32(visibility_seconds as usize))
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|err| queue_error("ReceiveMessage", err))?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(received)
+            .collect())
+    }
+
+    /// Deletes settled messages, in batches of 10. Returns how many deletes
+    /// failed; those messages come back and are found already stored.
+    ///
+    /// # Errors
+    ///
+    /// A transient [`Error::Queue`] when a whole batch call fails.
+    pub async fn delete(&self, receipt_handles: &[&str]) -> Result<usize, Error> {
+        let mut failed = 0;
+        for chunk in receipt_handles.chunks(BATCH_LIMIT) {
+            let entries = chunk.iter().enumerate().filter_map(|(index, handle)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(*handle)
+                    .build()
+                    .ok()
+            });
+            let output = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries.collect()))
+                .send()
+                .await
+                .map_err(|err| queue_error("DeleteMessageBatch", err))?;
+            failed += output.failed.len();
+        }
+        if failed > 0 {
+            warn!(
+                failed,
+                "some deletes failed; those records will be delivered again"
+            );
+        }
+        Ok(failed)
+    }
+
+    /// Makes messages visible again after `after_seconds` (0: at once).
+    ///
+    /// # Errors
+    ///
+    /// A transient [`Error::Queue`].
+    pub async fn release(&self, receipt_handles: &[&str], after_seconds: u32) -> Result<(), Error> {
+        for chunk in receipt_handles.chunks(BATCH_LIMIT) {
+            let entries = chunk.iter().enumerate().filter_map(|(index, handle)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(*handle)
+                    .visibility_timeout(clamp_i32(after_seconds as usize))
+                    .build()
+                    .ok()
+            });
+            self.client
+                .change_message_visibility_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries.collect()))
+                .send()
+                .await
+                .map_err(|err| queue_error("ChangeMessageVisibilityBatch", err))?;
+        }
+        Ok(())
+    }
+
+    /// The queue's approximate depth.
+    ///
+    /// # Errors
+    ///
+    /// A transient [`Error::Queue`].
+    pub async fn depth(&self) -> Result<Depth, Error> {
+        depth(&self.client, &self.url).await
+    }
+}
+
+/// The approximate depth of the queue at `url`.
+///
+/// # Errors
+///
+/// A transient [`Error::Queue`].
+pub async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> Result<Depth, Error> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(|err| queue_error("GetQueueAttributes", err))?;
+    let attributes = output.attributes.unwrap_or_default();
+    let count = |name: &QueueAttributeName| {
+        attributes
+            .get(name)
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_default()
+    };
+    Ok(Depth {
+        visible: count(&QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: count(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    })
+}
+
+fn queue_error(
+    operation: &'static str,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::Queue {
+        operation,
+        source: Box::new(err),
+    }
+}
+
+fn clamp_i32(value: usize) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// A received SQS message as a pipeline record; `None` without an id or a
+/// receipt handle, which SQS always sends.
+fn received(message: Message) -> Option<Received> {
+    let mut attributes = message.attributes.unwrap_or_default();
+    Some(Received {
+        record: Record {
+            message_id: message.message_id?,
+            group_id: attributes.remove(&MessageSystemAttributeName::MessageGroupId),
+            sequence_number: attributes.remove(&MessageSystemAttributeName::SequenceNumber),
+            body: message.body.unwrap_or_default(),
+        },
+        receipt_handle: message.receipt_handle?,
+    })
+}
