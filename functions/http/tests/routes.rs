@@ -84,8 +84,7 @@ fn body(response: &Response<Body>) -> Value {
     match response.body() {
         Body::Text(text) => serde_json::from_str(text).expect("a JSON body"),
         Body::Binary(bytes) => serde_json::from_slice(bytes).expect("a JSON body"),
-        Body::Empty => Value::Null,
-        _ => panic!("unexpected body kind"),
+        _ => Value::Null,
     }
 }
 
