@@ -21,6 +21,10 @@ use crate::pipeline::{Outcome, Pipeline};
 use crate::queue::{BATCH_LIMIT, InputQueue};
 use crate::store::ObjectStore;
 
+/// The long-poll wait of each receive. A drain ends when one comes back empty,
+/// so this is also how long a drain of an empty queue takes.
+pub const POLL_WAIT: Duration = Duration::from_secs(2);
+
 /// How long a failed record stays hidden after the drain's budget, before
 /// another consumer may try it again.
 pub const RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -83,7 +87,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
             break;
         }
         let wanted = (limits.max_messages - report.received).min(BATCH_LIMIT);
-        let wait = u32::try_from(left.as_secs().min(20)).unwrap_or(20);
+        let wait = u32::try_from(left.min(POLL_WAIT).as_secs()).unwrap_or(0);
         let hide_for = u32::try_from((left + RETRY_DELAY).as_secs()).unwrap_or(u32::MAX);
         let batch = queue.receive(wanted, wait, hide_for).await?;
         if batch.is_empty() {
