@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::dead_letter::DeadLetterQueue;
 use crate::error::Error;
@@ -78,6 +78,11 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
 ) -> Result<DrainReport, Error> {
     let started = Instant::now();
     let deadline = started + limits.budget;
+    debug!(
+        budget_ms = limits.budget.as_millis(),
+        max_messages = limits.max_messages,
+        "drain started"
+    );
     let mut report = DrainReport::default();
     let mut stopped_early = true;
 

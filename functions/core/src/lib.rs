@@ -8,6 +8,7 @@
 //! - [`document`]: what a stored file holds.
 //! - [`store`]: exactly-once writes to S3, behind the [`ObjectStore`] port.
 //! - [`dead_letter`]: parking bad records, behind the [`DeadLetterQueue`] port.
+//! - [`deadline`]: the time left before a Lambda deadline.
 //! - [`pipeline`]: a batch's FIFO, dead-letter and retry rules.
 //! - [`queue`]: the input queue as a puller sees it.
 //! - [`drain`]: pulling the queue through the pipeline within a time budget.
@@ -19,6 +20,7 @@ pub mod aws;
 pub mod book;
 pub mod config;
 pub mod dead_letter;
+pub mod deadline;
 pub mod document;
 pub mod drain;
 pub mod error;

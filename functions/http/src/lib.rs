@@ -15,7 +15,7 @@ pub mod backend;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt as _, Response};
@@ -216,14 +216,11 @@ fn drain_limits(request: &Request, now: SystemTime) -> Result<DrainLimits, Strin
     if let Some(seconds) = max_seconds {
         budget = budget.min(Duration::from_secs(seconds));
     }
-    // The Lambda deadline, in milliseconds since the epoch (0 when unknown).
     let deadline_ms = request
         .lambda_context_ref()
         .map_or(0, |context| context.deadline);
-    if deadline_ms > 0 {
-        let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-        let remaining = deadline.duration_since(now).unwrap_or_default();
-        budget = budget.min(remaining.saturating_sub(DEADLINE_MARGIN));
+    if let Some(left) = shelver::deadline::remaining(deadline_ms, now) {
+        budget = budget.min(left.saturating_sub(DEADLINE_MARGIN));
     }
 
     let max_messages = max_messages

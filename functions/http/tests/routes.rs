@@ -7,7 +7,11 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shelver::drain::{DrainLimits, DrainReport};
 use shelver::queue::Depth;
-use shelver_http::{Backend, Check, DRAIN_BUDGET, Health, QueueStatus, handle};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_http::RequestExt as _;
+use lambda_http::lambda_runtime::Context;
+use shelver_http::{Backend, Check, DEADLINE_MARGIN, DRAIN_BUDGET, Health, QueueStatus, handle};
 
 const HTTP_API_HEALTH: &str = include_str!("../../../events/http-api-health.json");
 const HTTP_API_DRAIN: &str = include_str!("../../../events/http-api-drain.json");
@@ -230,6 +234,36 @@ async fn a_larger_max_seconds_cannot_exceed_the_default_budget() {
     assert_eq!(
         backend.drains.lock().expect("not poisoned")[0].budget,
         DRAIN_BUDGET
+    );
+}
+
+#[tokio::test]
+async fn the_budget_keeps_a_margin_before_the_function_deadline() {
+    let backend = Recording::default();
+    let in_ten_seconds = SystemTime::now() + Duration::from_secs(10);
+    let mut context = Context::default();
+    context.deadline = u64::try_from(
+        in_ten_seconds
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis(),
+    )
+    .expect("fits");
+    let mut past = Context::default();
+    past.deadline = 600_000;
+
+    handle(&backend, v2("POST", "/", "").with_lambda_context(context)).await;
+    handle(&backend, v2("POST", "/", "").with_lambda_context(past)).await;
+
+    let drains = backend.drains.lock().expect("not poisoned").clone();
+    assert!(
+        drains[0].budget <= Duration::from_secs(10) - DEADLINE_MARGIN,
+        "{drains:?}"
+    );
+    assert!(drains[0].budget >= Duration::from_secs(6), "{drains:?}");
+    assert_eq!(
+        drains[1].budget, DRAIN_BUDGET,
+        "an unusable deadline is ignored"
     );
 }
 
