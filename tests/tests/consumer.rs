@@ -1,5 +1,8 @@
 //! The consumer function, as built, fed real SQS batches from the emulator.
 
+// Tests and their helpers fail by panicking.
+#![allow(clippy::panic)]
+
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -1,6 +1,9 @@
 //! The HTTP function, as built, against the emulator: health, drain, budgets
 //! and concurrent drains.
 
+// Tests and their helpers fail by panicking.
+#![allow(clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
