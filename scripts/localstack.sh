@@ -19,8 +19,8 @@ stop() {
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
-    # It has been seen to hang on SIGTERM: give it 20 s, then insist.
-    for _ in $(seq 1 40); do
+    # It has been seen to hang on SIGTERM: give it 10 s, then insist.
+    for _ in $(seq 1 20); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.5
     done

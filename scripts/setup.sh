@@ -7,18 +7,20 @@ cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 
-# venv NAME: builds .venv/NAME from tools/requirements/NAME.txt if needed.
+# venv NAME: builds .venv/NAME from tools/requirements/NAME.txt, with every
+# dependency held to tools/requirements/NAME.lock, if either file changed.
 venv() {
-  local name=$1 requirements="tools/requirements/$1.txt" dir=".venv/$1"
-  local stamp
-  stamp=$(sha256sum "$requirements" | cut -d' ' -f1)
+  local name=$1 requirements="tools/requirements/$1.txt" lock="tools/requirements/$1.lock"
+  local dir=".venv/$1" stamp
+  stamp=$(cat "$requirements" "$lock" | sha256sum | cut -d' ' -f1)
   if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$stamp" ]]; then
     return
   fi
   echo "setup: installing $name (pinned in $requirements)"
   rm -rf "$dir"
   "$python" -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check \
+    --requirement "$requirements" --constraint "$lock"
   echo "$stamp" > "$dir/.stamp"
 }
 

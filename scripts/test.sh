@@ -13,7 +13,7 @@ summary() {
   local status=$? elapsed=$(( $(date +%s) - started ))
   scripts/localstack.sh stop "$state" || true
   if [[ $status -eq 0 ]]; then
-    echo "test: PASSED in ${elapsed}s (fmt, clippy, unit, handler and end-to-end tests)"
+    echo "test: PASSED in ${elapsed}s (fmt, clippy, template lint, unit, handler and end-to-end tests, arm64 packages)"
   else
     echo "test: FAILED at step '$step' after ${elapsed}s"
   fi
@@ -28,6 +28,11 @@ cargo fmt --all -- --check
 step=clippy
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step=template
+# SAM_CLI_TELEMETRY=0: no usage reports from a test run.
+.venv/tools/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+SAM_CLI_TELEMETRY=0 .venv/tools/bin/sam validate --lint --region us-east-1
+
 step=build
 # The end-to-end tests run the function binaries as Lambda would.
 cargo build --workspace --bins --locked
@@ -37,3 +42,7 @@ scripts/localstack.sh start "$state" "$port"
 
 step=tests
 SHELVER_TEST_ENDPOINT="http://127.0.0.1:$port" cargo test --workspace --locked
+scripts/localstack.sh stop "$state"
+
+step=package
+scripts/package.sh

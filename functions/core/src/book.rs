@@ -2,7 +2,10 @@
 //! field, and normalized, so that one bad body never fails its neighbours and
 //! every rejection names the field at fault.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
+use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
@@ -55,6 +58,11 @@ impl Book {
                 found: json_type(&value),
             });
         };
+        // A JSON parser keeps the last of two equal keys; which one the sender
+        // meant is unknowable, so the record is rejected.
+        if let Some(field) = repeated_field(body) {
+            return Err(Error::RepeatedField { field });
+        }
 
         Ok(Self {
             id: id(&fields)?,
@@ -65,6 +73,37 @@ impl Book {
             summary: text(&fields, "summary")?,
         })
     }
+}
+
+/// The first top-level key that appears twice in an object body, escaped for
+/// display.
+fn repeated_field(body: &str) -> Option<String> {
+    struct FirstRepeat;
+
+    impl<'de> Visitor<'de> for FirstRepeat {
+        type Value = Option<String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut seen = HashSet::new();
+            let mut repeated = None;
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                if repeated.is_none() && !seen.insert(key.clone()) {
+                    repeated = Some(shorten(&key, 64).escape_debug().to_string());
+                }
+            }
+            Ok(repeated)
+        }
+    }
+
+    serde_json::Deserializer::from_str(body)
+        .deserialize_map(FirstRepeat)
+        .ok()
+        .flatten()
 }
 
 /// Looks up a required field; JSON `null` counts as present with the wrong type,
@@ -285,6 +324,14 @@ mod tests {
         );
         assert!(error("{not json").starts_with("body is not valid JSON"));
         assert!(error("").starts_with("body is not valid JSON"));
+    }
+
+    #[test]
+    fn a_field_given_twice_is_rejected_naming_it() {
+        let body =
+            r#"{"id":"1","title":"A","title":"B","author":"X","year":1,"genre":"g","summary":"s"}"#;
+
+        assert_eq!(error(body), "field `title` appears more than once");
     }
 
     #[test]

@@ -53,6 +53,13 @@ pub enum Error {
         found: &'static str,
     },
 
+    /// A field appears more than once in the record.
+    #[error("field `{field}` appears more than once")]
+    RepeatedField {
+        /// The field's name (escaped, shortened).
+        field: String,
+    },
+
     /// A field has the right type but an unacceptable value.
     #[error("field `{field}` is invalid: {reason}")]
     InvalidField {

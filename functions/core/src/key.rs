@@ -3,7 +3,9 @@
 //! 1. Compose the title to Unicode NFC, then trim whitespace at both ends.
 //! 2. Replace each `/` and `\` with `_`, so a title can never name a folder or
 //!    climb out of one (`../scifi/X` becomes `.._scifi_X.json`).
-//! 3. Reject control characters, an empty title, and the titles `.` and `..`.
+//! 3. Reject control characters, characters that reorder or break the
+//!    displayed name (bidirectional overrides and isolates, line and paragraph
+//!    separators), an empty title, and the titles `.` and `..`.
 //! 4. Append `.json`; the whole key must fit in S3's 1,024 UTF-8 bytes.
 //!
 //! Everything else is kept exactly as written: inner spaces, `+`, `%`, accents
@@ -24,6 +26,10 @@ pub const MAX_KEY_BYTES: usize = 1024;
 /// What replaces a path separator in a title.
 pub const SEPARATOR_REPLACEMENT: char = '_';
 
+/// How many keys a book tries after its plain one when other books hold
+/// them: `Title [id].json`, then `Title [id] (2).json` and so on.
+pub const ALTERNATIVES: usize = 9;
+
 /// An S3 object key made from a title by the rule above.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey(String);
@@ -40,53 +46,49 @@ impl ObjectKey {
         Self::with_suffix(title, "")
     }
 
-    /// The key for a title whose plain key already holds a different book:
-    /// the book's id is added in brackets, `Title [id].json`.
+    /// The keys to try, in order, when the plain key of `title` holds a
+    /// different book: `Title [id].json`, then `Title [id] (2).json` up to
+    /// [`ALTERNATIVES`] keys. Each is made lazily, so a long title only fails
+    /// when its plain key is taken.
     ///
-    /// # Errors
-    ///
-    /// As [`ObjectKey::from_title`]; the length limit counts the added id.
-    pub fn from_title_and_id(title: &str, id: &str) -> Result<Self, Error> {
-        Self::with_suffix(title, &format!(" [{id}]"))
+    /// Each item fails as [`ObjectKey::from_title`] does; the length limit
+    /// counts the added id.
+    pub fn alternatives<'a>(
+        title: &'a str,
+        id: &'a str,
+    ) -> impl Iterator<Item = Result<Self, Error>> + 'a {
+        (1..=ALTERNATIVES).map(move |n| {
+            let id = file_name(id, "id")?;
+            let qualifier = if n == 1 {
+                format!(" [{id}]")
+            } else {
+                format!(" [{id}] ({n})")
+            };
+            Self::with_suffix(title, &qualifier)
+        })
     }
 
     fn with_suffix(title: &str, qualifier: &str) -> Result<Self, Error> {
-        let invalid = |reason: String| Error::InvalidField {
-            field: "title",
-            reason,
-        };
-
-        let composed: String = title.nfc().collect();
-        let name: String = composed
-            .trim()
-            .chars()
-            .map(|c| {
-                if c == '/' || c == '\\' {
-                    SEPARATOR_REPLACEMENT
-                } else {
-                    c
-                }
-            })
-            .collect();
-
+        let name = file_name(title, "title")?;
         if name.is_empty() {
             return Err(Error::EmptyField { field: "title" });
         }
         if name == "." || name == ".." {
-            return Err(invalid(format!("{name:?} is not a usable file name")));
-        }
-        if let Some(control) = name.chars().find(|c| c.is_control()) {
-            return Err(invalid(format!(
-                "control character {control:?} is not allowed"
-            )));
+            return Err(Error::InvalidField {
+                field: "title",
+                reason: format!("{name:?} is not a usable file name"),
+            });
         }
 
         let key = format!("{name}{qualifier}{SUFFIX}");
         if key.len() > MAX_KEY_BYTES {
-            return Err(invalid(format!(
-                "the key would be {} bytes, more than S3's {MAX_KEY_BYTES}",
-                key.len()
-            )));
+            return Err(Error::InvalidField {
+                field: "title",
+                reason: format!(
+                    "the key would be {} bytes, more than S3's {MAX_KEY_BYTES}",
+                    key.len()
+                ),
+            });
         }
         Ok(Self(key))
     }
@@ -96,6 +98,41 @@ impl ObjectKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Steps 1 to 3 of the rule for one part of a key (`field` names it in errors).
+fn file_name(text: &str, field: &'static str) -> Result<String, Error> {
+    let composed: String = text.nfc().collect();
+    let name: String = composed
+        .trim()
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' {
+                SEPARATOR_REPLACEMENT
+            } else {
+                c
+            }
+        })
+        .collect();
+    if let Some(bad) = name.chars().find(|c| c.is_control()) {
+        return Err(Error::InvalidField {
+            field,
+            reason: format!("control character {bad:?} is not allowed"),
+        });
+    }
+    if let Some(bad) = name.chars().find(|c| reorders_or_breaks(*c)) {
+        return Err(Error::InvalidField {
+            field,
+            reason: format!("character {bad:?} would reorder or break the displayed name"),
+        });
+    }
+    Ok(name)
+}
+
+/// Bidirectional embeddings, overrides and isolates (which can make a name
+/// display as something else), and the line and paragraph separators.
+fn reorders_or_breaks(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
 impl fmt::Display for ObjectKey {
@@ -178,9 +215,43 @@ mod tests {
     }
 
     #[test]
-    fn a_qualified_key_carries_the_book_id() {
-        let key = ObjectKey::from_title_and_id("Dune", "42").expect("valid");
+    fn an_id_in_a_key_follows_the_same_rule_as_a_title() {
+        let key = ObjectKey::alternatives("Shared Title", r"../..\evil").next();
 
-        assert_eq!(key.as_str(), "Dune [42].json");
+        assert_eq!(
+            key.map(|k| k.map(|k| k.to_string()).ok()),
+            Some(Some("Shared Title [.._.._evil].json".into()))
+        );
+    }
+
+    #[test]
+    fn characters_that_reorder_or_break_the_displayed_name_are_rejected() {
+        for title in [
+            "abc\u{202e}gpj.exe",
+            "a\u{2066}b",
+            "line\u{2028}sep",
+            "para\u{2029}sep",
+        ] {
+            assert!(
+                key(title).is_err_and(|e| e.contains("field `title`")),
+                "{title:?}"
+            );
+        }
+        // Joiners are part of emoji sequences and stay.
+        assert_eq!(
+            key("family \u{1f468}\u{200d}\u{1f469}"),
+            Ok("family \u{1f468}\u{200d}\u{1f469}.json".into())
+        );
+    }
+
+    #[test]
+    fn alternatives_carry_the_book_id_then_a_counter() {
+        let keys: Vec<String> = ObjectKey::alternatives("Dune", "42")
+            .map(|key| key.expect("valid").as_str().to_owned())
+            .collect();
+
+        assert_eq!(keys.len(), ALTERNATIVES);
+        assert_eq!(keys[0], "Dune [42].json");
+        assert_eq!(keys[1], "Dune [42] (2).json");
     }
 }

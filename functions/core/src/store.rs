@@ -9,7 +9,9 @@
 //!   old one only if that one is still current (`If-Match` on its `ETag`);
 //!   the buckets are versioned, so the old version stays readable;
 //! - another book id: two books share a title. The newcomer goes to
-//!   `Title [id].json` under the same rules, so neither book is lost.
+//!   `Title [id].json` under the same rules, so neither book is lost (and on
+//!   to `Title [id] (2).json` and further in the rare case that another
+//!   book's title is literally `Title [id]`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -83,8 +85,8 @@ pub enum Write {
 ///
 /// # Errors
 ///
-/// Permanent [`Error::KeyTaken`] when both keys hold other books, a permanent
-/// title error when the qualified key is too long, and transient
+/// Permanent [`Error::KeyTaken`] when every candidate key holds another
+/// book, a permanent title error when a qualified key is too long, and transient
 /// [`Error::Store`] when storage fails or the object changes under us.
 pub async fn put_book<S: ObjectStore>(
     store: &S,
@@ -94,25 +96,21 @@ pub async fn put_book<S: ObjectStore>(
     document: &Document,
 ) -> Result<(ObjectKey, Write), Error> {
     let plain = ObjectKey::from_title(title)?;
-    let existing = match store.put_new(bucket, &plain, document).await? {
-        PutResult::Written => return Ok((plain, Write::Created)),
-        PutResult::Conflict(existing) => existing,
-    };
-    if let Some(write) = settle(store, bucket, &plain, book_id, document, &existing).await? {
-        return Ok((plain, write));
+    let mut last = plain.clone();
+    for key in std::iter::once(Ok(plain)).chain(ObjectKey::alternatives(title, book_id)) {
+        let key = key?;
+        let existing = match store.put_new(bucket, &key, document).await? {
+            PutResult::Written => return Ok((key, Write::Created)),
+            PutResult::Conflict(existing) => existing,
+        };
+        if let Some(write) = settle(store, bucket, &key, book_id, document, &existing).await? {
+            return Ok((key, write));
+        }
+        last = key;
     }
-
-    let qualified = ObjectKey::from_title_and_id(title, book_id)?;
-    let existing = match store.put_new(bucket, &qualified, document).await? {
-        PutResult::Written => return Ok((qualified, Write::Created)),
-        PutResult::Conflict(existing) => existing,
-    };
-    match settle(store, bucket, &qualified, book_id, document, &existing).await? {
-        Some(write) => Ok((qualified, write)),
-        None => Err(Error::KeyTaken {
-            key: qualified.as_str().to_owned(),
-        }),
-    }
+    Err(Error::KeyTaken {
+        key: last.as_str().to_owned(),
+    })
 }
 
 /// Decides a conflict at `key`: `None` when the key belongs to another book.
@@ -289,6 +287,40 @@ mod tests {
                 .body("shelf", "Dune.json")
                 .is_some_and(|b| b.contains("more spice"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_book_whose_qualified_key_is_another_title_still_finds_a_key() {
+        let store = MemoryStore::default();
+        let y = |id: &str, title: &str| {
+            let body = format!(
+                r#"{{"id":"{id}","title":"{title}","author":"A","year":1,"genre":"scifi","summary":"S"}}"#
+            );
+            let book = Book::from_json(&body).expect("valid");
+            let provenance = Provenance {
+                message_id: "m",
+                sequence_number: None,
+                processed_at: UNIX_EPOCH,
+            };
+            (book.clone(), Document::render(&book, provenance))
+        };
+
+        for (id, title) in [("1", "Y"), ("9", "Y [2]")] {
+            let (book, document) = y(id, title);
+            put_book(&store, "shelf", &book.title, &book.id, &document)
+                .await
+                .expect("stored");
+        }
+        let (book, document) = y("2", "Y");
+        let stored = put_book(&store, "shelf", &book.title, &book.id, &document).await;
+        let again = put_book(&store, "shelf", &book.title, &book.id, &document).await;
+
+        let stored = stored.map(|(key, write)| (key.as_str().to_owned(), write));
+        assert_eq!(stored.ok(), Some(("Y [2] (2).json".into(), Write::Created)));
+        assert!(again.is_ok_and(
+            |(key, write)| key.as_str() == "Y [2] (2).json" && write == Write::Duplicate
+        ));
+        assert_eq!(store.len(), 3);
     }
 
     #[tokio::test]

@@ -4,9 +4,11 @@
 //!
 //! - [`resources`]: creates the queues and buckets in an emulator, idempotently.
 //! - [`mapping`]: long-polls the input queue and invokes the consumer.
+//! - [`whereabouts`]: finds where each delivered record ended up.
 
 pub mod mapping;
 pub mod resources;
+pub mod whereabouts;
 
 /// What can fail while provisioning or mapping.
 #[derive(Debug, thiserror::Error)]

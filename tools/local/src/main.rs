@@ -18,11 +18,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use shelver::document::META_BOOK_ID;
-use shelver::pipeline::place;
-use shelver::{GenreRoutes, ObjectKey};
+use shelver::GenreRoutes;
 use shelver_local::mapping::{Delivery, EventSourceMapping, InvokeApi};
 use shelver_local::resources::{Names, QueueSettings, provision, queue_arn};
+use shelver_local::whereabouts::locate;
 
 const USAGE: &str = "usage:
   shelver-local provision --env-file PATH
@@ -122,6 +121,7 @@ async fn run_map(args: &[String]) -> Result<(), Failure> {
     let queue_url =
         shelver::config::required(|n| std::env::var(n).ok(), shelver::config::INPUT_QUEUE_URL)?;
     let queue_arn = queue_arn(&aws.sqs, &queue_url).await?;
+    let max_receive_count = max_receive_count(&aws.sqs, &queue_url).await;
 
     let mut labels = HashMap::new();
     if let Some(dir) = flag(args, "--send")? {
@@ -136,7 +136,9 @@ async fn run_map(args: &[String]) -> Result<(), Failure> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             polled = mapping.poll_once(&consumer) => match polled {
-                Ok(Some(delivery)) => report(&delivery, &config.routes, &aws.s3, &labels).await,
+                Ok(Some(delivery)) => {
+                    report(&delivery, &config.routes, &aws.s3, &labels, max_receive_count).await;
+                }
                 Ok(None) => {}
                 Err(err) => {
                     eprintln!("polling failed: {err}; trying again in 2 s");
@@ -144,6 +146,26 @@ async fn run_map(args: &[String]) -> Result<(), Failure> {
                 }
             },
         }
+    }
+}
+
+/// The queue's redrive `maxReceiveCount`, if it has a redrive policy.
+async fn max_receive_count(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Option<u32> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .ok()?
+        .attributes?;
+    let policy = attributes.get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)?;
+    let policy: serde_json::Value = serde_json::from_str(policy).ok()?;
+    // SQS has returned the count both as a number and as a string.
+    match &policy["maxReceiveCount"] {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 
@@ -184,20 +206,19 @@ async fn send_samples(
             .await
             .map_err(|e| shelver_local::Error::aws("SendMessage", e))?;
         let id = sent.message_id.unwrap_or_default();
-        println!("sent      {name}");
+        println!("{name:<24} sent");
         labels.insert(id, name);
     }
     Ok(labels)
 }
 
-/// Prints where each record of a delivery went. The consumer's answer only
-/// says which records failed; for the others the destination is worked out
-/// with the same pure rules the consumer applies, then checked in S3.
+/// Prints where each record of a delivery went.
 async fn report(
     delivery: &Delivery,
     routes: &GenreRoutes,
     s3: &aws_sdk_s3::Client,
     labels: &HashMap<String, String>,
+    max_receive_count: Option<u32>,
 ) {
     if let Some(err) = &delivery.error {
         println!("invocation failed, the batch will be retried: {err}");
@@ -208,60 +229,8 @@ async fn report(
             .get(&id)
             .cloned()
             .unwrap_or_else(|| format!("message {id}"));
-        if delivery.retried.contains(&id) {
-            println!("retry     {label}: left on the queue (see the function's log)");
-            continue;
-        }
-        let body = record.body.as_deref().unwrap_or_default();
-        match place(body, routes) {
-            Ok(placement) => {
-                let keys = [
-                    Some(placement.key.clone()),
-                    ObjectKey::from_title_and_id(&placement.book.title, &placement.book.id).ok(),
-                ];
-                let found = find_object(
-                    s3,
-                    placement.bucket,
-                    keys.iter().flatten(),
-                    &placement.book.id,
-                )
-                .await;
-                match found {
-                    Some(key) => println!("stored    {label} -> s3://{}/{key}", placement.bucket),
-                    None => println!(
-                        "stored?   {label}: acknowledged, but not found in s3://{}",
-                        placement.bucket
-                    ),
-                }
-            }
-            Err(reason) => println!(
-                "rejected  {label} -> dead-letter queue: {}",
-                reason.reason()
-            ),
-        }
+        let retried = delivery.retried.contains(&id);
+        let whereabouts = locate(s3, routes, record, retried, max_receive_count).await;
+        println!("{label:<24} {whereabouts}");
     }
-}
-
-async fn find_object<'a>(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    keys: impl Iterator<Item = &'a ObjectKey>,
-    book_id: &str,
-) -> Option<String> {
-    for key in keys {
-        let head = s3
-            .head_object()
-            .bucket(bucket)
-            .key(key.as_str())
-            .send()
-            .await;
-        let owner = head
-            .ok()
-            .and_then(|h| h.metadata)
-            .and_then(|mut m| m.remove(META_BOOK_ID));
-        if owner.as_deref() == Some(book_id) {
-            return Some(key.to_string());
-        }
-    }
-    None
 }

@@ -282,3 +282,35 @@ async fn ensure_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Erro
         .map_err(|e| Error::aws("PutBucketVersioning", e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sam_local_env_file_uses_the_local_names() {
+        let env: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/sam-local-env.json")).expect("JSON");
+        let names = Names::local();
+        let buckets = names
+            .buckets
+            .iter()
+            .map(|(genre, bucket)| format!("{genre}={bucket}"))
+            .collect::<Vec<_>>()
+            .join(",");
+
+        for function in ["ConsumerFunction", "HttpFunction"] {
+            let vars = &env[function];
+            assert_eq!(vars["GENRE_BUCKETS"], buckets.as_str(), "{function}");
+            let dead_letters = vars["DEAD_LETTER_QUEUE_URL"].as_str().unwrap_or_default();
+            assert!(
+                dead_letters.ends_with(&format!("/{}", names.dead_letter_queue)),
+                "{function}"
+            );
+        }
+        let input = env["HttpFunction"]["INPUT_QUEUE_URL"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(input.ends_with(&format!("/{}", names.input_queue)));
+    }
+}
