@@ -2,11 +2,17 @@
 //! run through the core pipeline, and the records that must come back are
 //! reported as partial batch failures (`ReportBatchItemFailures`).
 
+use std::time::{Duration, Instant, SystemTime};
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use shelver::pipeline::Record;
+use shelver::step::Step;
 use shelver::{DeadLetterQueue, ObjectStore, Outcome, Pipeline};
 use tracing::info;
+
+/// Time kept back from the invocation's deadline: no record starts later.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Why a whole invocation fails (and the event source mapping retries it all).
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +41,8 @@ impl From<Error> for Diagnostic {
 ///
 /// [`Error::MissingMessageId`] when any record lacks a message id; nothing in
 /// the batch is processed then.
-pub async fn handle<S: ObjectStore, D: DeadLetterQueue>(
-    pipeline: &Pipeline<S, D>,
+pub async fn handle<S: ObjectStore, D: DeadLetterQueue, P: Step>(
+    pipeline: &Pipeline<S, D, P>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let records = event
@@ -47,7 +53,11 @@ pub async fn handle<S: ObjectStore, D: DeadLetterQueue>(
         .map(|(index, message)| record(index, message))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let outcomes = pipeline.process_batch(&records, None).await;
+    // Stop starting records a margin before the deadline, rather than be
+    // stopped mid-batch: unstarted records are reported and come back.
+    let deadline = shelver::deadline::remaining(event.context.deadline, SystemTime::now())
+        .map(|left| Instant::now() + left.saturating_sub(DEADLINE_MARGIN));
+    let outcomes = pipeline.process_batch(&records, deadline).await;
 
     let count = |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
     info!(
@@ -81,5 +91,6 @@ fn record(index: usize, message: SqsMessage) -> Result<Record, Error> {
         group_id: attributes.remove("MessageGroupId"),
         sequence_number: attributes.remove("SequenceNumber"),
         body: message.body.unwrap_or_default(),
+        receipt_handle: message.receipt_handle,
     })
 }

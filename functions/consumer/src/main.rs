@@ -2,7 +2,7 @@
 //! once per cold start, then the Lambda runtime loop.
 
 use lambda_runtime::{Error, service_fn};
-use shelver::{Config, Pipeline, S3Store, SqsDeadLetters, aws};
+use shelver::{Config, aws};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,9 +12,7 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %err, "configuration is invalid");
     })?;
     let sdk = aws::load().await;
-    let store = S3Store::new(aws::s3(&sdk, config.s3_force_path_style));
-    let dead_letters = SqsDeadLetters::new(aws::sqs(&sdk), config.dead_letter_queue_url);
-    let pipeline = Pipeline::new(config.routes, store, dead_letters);
+    let pipeline = aws::pipeline(&sdk, config);
 
     lambda_runtime::run(service_fn(|event| {
         shelver_consumer::handle(&pipeline, event)

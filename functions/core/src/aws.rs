@@ -6,6 +6,9 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::queue::{Heartbeat, InputQueue};
+use crate::{Config, Pipeline, S3Store, SqsDeadLetters};
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const OPERATION_TIMEOUT: Duration = Duration::from_mins(1);
 
@@ -31,6 +34,20 @@ pub fn s3(sdk: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
         .force_path_style(force_path_style)
         .build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The pipeline both functions run: S3 for books, SQS for dead letters, and
+/// the visibility heartbeat on the input queue.
+#[must_use]
+pub fn pipeline(sdk: &SdkConfig, config: Config) -> Pipeline<S3Store, SqsDeadLetters> {
+    let sqs = sqs(sdk);
+    let store = S3Store::new(s3(sdk, config.s3_force_path_style));
+    let dead_letters = SqsDeadLetters::new(sqs.clone(), config.dead_letter_queue_url);
+    let heartbeat = Heartbeat::new(
+        InputQueue::new(sqs, config.input_queue_url),
+        config.visibility_timeout,
+    );
+    Pipeline::new(config.routes, store, dead_letters).with_heartbeat(heartbeat)
 }
 
 /// An SQS client. Its attempts may last longer than S3's, because a long

@@ -2,6 +2,8 @@
 //! value. A missing or bad variable is named in the error, so a misdeployed
 //! function fails at start-up and not on the first record.
 
+use std::time::Duration;
+
 use crate::error::Error;
 use crate::genre::GenreRoutes;
 
@@ -12,8 +14,14 @@ pub const GENRE_BUCKETS: &str = "GENRE_BUCKETS";
 pub const GENRE_ALIASES: &str = "GENRE_ALIASES";
 /// The URL of the FIFO dead-letter queue.
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
-/// The URL of the FIFO input queue (used by the HTTP function).
+/// The URL of the FIFO input queue.
 pub const INPUT_QUEUE_URL: &str = "INPUT_QUEUE_URL";
+/// The input queue's visibility timeout in seconds (default 180, as the
+/// template sets it); the visibility heartbeat is timed from it.
+pub const VISIBILITY_TIMEOUT_SECONDS: &str = "VISIBILITY_TIMEOUT_SECONDS";
+
+/// The visibility timeout assumed when [`VISIBILITY_TIMEOUT_SECONDS`] is unset.
+pub const DEFAULT_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(180);
 /// Set to `true` to address S3 buckets by path rather than by host name. It is
 /// on by itself when an endpoint override (`AWS_ENDPOINT_URL` or
 /// `AWS_ENDPOINT_URL_S3`) points at an emulator.
@@ -26,6 +34,10 @@ pub struct Config {
     pub routes: GenreRoutes,
     /// Where bad records are parked.
     pub dead_letter_queue_url: String,
+    /// Where records come from.
+    pub input_queue_url: String,
+    /// The input queue's visibility timeout.
+    pub visibility_timeout: Duration,
     /// Whether S3 requests use path-style addressing.
     pub s3_force_path_style: bool,
 }
@@ -66,9 +78,28 @@ impl Config {
             })?,
         };
 
+        let visibility_timeout = match lookup(VISIBILITY_TIMEOUT_SECONDS).as_deref().map(str::trim)
+        {
+            None | Some("") => DEFAULT_VISIBILITY_TIMEOUT,
+            Some(text) => match text.parse::<u64>() {
+                // SQS allows 0 to 43,200 seconds; 0 leaves nothing to extend.
+                Ok(seconds @ 1..=43_200) => Duration::from_secs(seconds),
+                _ => {
+                    return Err(Error::InvalidVariable {
+                        variable: VISIBILITY_TIMEOUT_SECONDS,
+                        reason: format!(
+                            "{text:?} is not a whole number of seconds from 1 to 43200"
+                        ),
+                    });
+                }
+            },
+        };
+
         Ok(Self {
             routes,
             dead_letter_queue_url: required(&lookup, DEAD_LETTER_QUEUE_URL)?,
+            input_queue_url: required(&lookup, INPUT_QUEUE_URL)?,
+            visibility_timeout,
             s3_force_path_style,
         })
     }
@@ -108,17 +139,39 @@ mod tests {
         Config::from_lookup(|name| vars.get(name).cloned()).map_err(|e| e.to_string())
     }
 
-    const COMPLETE: [(&str, &str); 2] = [
+    const COMPLETE: [(&str, &str); 3] = [
         (GENRE_BUCKETS, "scifi=a-scifi,romance=a-romance"),
         (
             DEAD_LETTER_QUEUE_URL,
             "http://127.0.0.1:4566/000000000000/dlq.fifo",
         ),
+        (
+            INPUT_QUEUE_URL,
+            "http://127.0.0.1:4566/000000000000/in.fifo",
+        ),
     ];
 
     #[test]
+    fn the_visibility_timeout_defaults_to_the_templates_and_is_checked() {
+        let mut custom = COMPLETE.to_vec();
+        custom.push((VISIBILITY_TIMEOUT_SECONDS, "30"));
+        let mut zero = COMPLETE.to_vec();
+        zero.push((VISIBILITY_TIMEOUT_SECONDS, "0"));
+
+        assert_eq!(
+            config(&COMPLETE).map(|c| c.visibility_timeout),
+            Ok(DEFAULT_VISIBILITY_TIMEOUT)
+        );
+        assert_eq!(
+            config(&custom).map(|c| c.visibility_timeout),
+            Ok(Duration::from_secs(30))
+        );
+        assert!(config(&zero).is_err_and(|e| e.contains(VISIBILITY_TIMEOUT_SECONDS)));
+    }
+
+    #[test]
     fn each_missing_required_variable_is_named() {
-        for skipped in [GENRE_BUCKETS, DEAD_LETTER_QUEUE_URL] {
+        for skipped in [GENRE_BUCKETS, DEAD_LETTER_QUEUE_URL, INPUT_QUEUE_URL] {
             let vars: Vec<_> = COMPLETE
                 .into_iter()
                 .filter(|(n, _)| *n != skipped)

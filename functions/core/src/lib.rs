@@ -10,7 +10,8 @@
 //! - [`dead_letter`]: parking bad records, behind the [`DeadLetterQueue`] port.
 //! - [`deadline`]: the time left before a Lambda deadline.
 //! - [`pipeline`]: a batch's FIFO, dead-letter and retry rules.
-//! - [`queue`]: the input queue as a puller sees it.
+//! - [`queue`]: the input queue as a puller sees it, and the visibility heartbeat.
+//! - [`step`]: the pluggable processing step between validation and storage.
 //! - [`drain`]: pulling the queue through the pipeline within a time budget.
 //! - [`config`]: environment variables, read once at cold start.
 //! - [`aws`]: building the SDK clients.
@@ -30,6 +31,7 @@ pub mod genre;
 pub mod key;
 pub mod pipeline;
 pub mod queue;
+pub mod step;
 pub mod store;
 
 pub use book::Book;

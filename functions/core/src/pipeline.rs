@@ -22,6 +22,8 @@ use crate::document::{Document, Provenance};
 use crate::error::{Error, shorten};
 use crate::genre::GenreRoutes;
 use crate::key::ObjectKey;
+use crate::queue::Heartbeat;
+use crate::step::{Step, Unchanged};
 use crate::store::{ObjectStore, Write, put_book};
 
 /// Longest reason kept in a log line or a dead letter's attribute, in bytes.
@@ -39,6 +41,8 @@ pub struct Record {
     pub sequence_number: Option<String>,
     /// The raw body.
     pub body: String,
+    /// The receipt handle of this delivery, for the visibility heartbeat.
+    pub receipt_handle: Option<String>,
 }
 
 /// What became of one record.
@@ -105,12 +109,15 @@ pub fn place<'a>(body: &str, routes: &'a GenreRoutes) -> Result<Placement<'a>, E
     })
 }
 
-/// The processing pipeline, generic over its storage and dead-letter ports.
+/// The processing pipeline, generic over its storage and dead-letter ports
+/// and its processing step.
 #[derive(Clone, Debug)]
-pub struct Pipeline<S, D> {
+pub struct Pipeline<S, D, P = Unchanged> {
     routes: GenreRoutes,
     store: S,
     dead_letters: D,
+    step: P,
+    heartbeat: Option<Heartbeat>,
 }
 
 impl<S: ObjectStore, D: DeadLetterQueue> Pipeline<S, D> {
@@ -120,7 +127,29 @@ impl<S: ObjectStore, D: DeadLetterQueue> Pipeline<S, D> {
             routes,
             store,
             dead_letters,
+            step: Unchanged,
+            heartbeat: None,
         }
+    }
+}
+
+impl<S: ObjectStore, D: DeadLetterQueue, P: Step> Pipeline<S, D, P> {
+    /// The same pipeline with another processing step.
+    pub fn with_step<Q: Step>(self, step: Q) -> Pipeline<S, D, Q> {
+        Pipeline {
+            routes: self.routes,
+            store: self.store,
+            dead_letters: self.dead_letters,
+            step,
+            heartbeat: self.heartbeat,
+        }
+    }
+
+    /// The same pipeline, keeping each record hidden while it is processed.
+    #[must_use]
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = Some(heartbeat);
+        self
     }
 
     /// The genre routes in use.
@@ -193,6 +222,16 @@ impl<S: ObjectStore, D: DeadLetterQueue> Pipeline<S, D> {
     }
 
     async fn process_record(&self, record: &Record) -> Outcome {
+        match (&self.heartbeat, record.receipt_handle.as_deref()) {
+            (Some(heartbeat), Some(handle)) => {
+                heartbeat.keep_alive(handle, self.settle(record)).await
+            }
+            _ => self.settle(record).await,
+        }
+    }
+
+    /// Stores the record, or parks it, and says which.
+    async fn settle(&self, record: &Record) -> Outcome {
         let attempt = AssertUnwindSafe(self.store_record(record))
             .catch_unwind()
             .await;
@@ -236,14 +275,14 @@ impl<S: ObjectStore, D: DeadLetterQueue> Pipeline<S, D> {
 
     async fn store_record(&self, record: &Record) -> Result<(String, ObjectKey, Write), Error> {
         let placement = place(&record.body, &self.routes)?;
+        let book = self.step.process(placement.book).await?;
         let provenance = Provenance {
             message_id: &record.message_id,
             sequence_number: record.sequence_number.as_deref(),
             processed_at: SystemTime::now(),
         };
-        let document = Document::render(&placement.book, provenance);
+        let document = Document::render(&book, provenance);
 
-        let book = &placement.book;
         let (key, write) = put_book(
             &self.store,
             placement.bucket,
@@ -323,7 +362,42 @@ mod tests {
             body: format!(
                 r#"{{"id":"{id}","title":"{title}","author":"A","year":2000,"genre":"{genre}","summary":"S"}}"#
             ),
+            receipt_handle: None,
         }
+    }
+
+    /// A step that panics on the title "Boom".
+    struct PanicsOnBoom;
+
+    impl Step for PanicsOnBoom {
+        async fn process(&self, book: Book) -> Result<Book, Error> {
+            assert_ne!(book.title, "Boom", "the step cannot handle this book");
+            Ok(book)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_fails_only_its_record_which_is_parked_with_the_message() {
+        let (pipeline, store, letters) = pipeline();
+        let pipeline = pipeline.with_step(PanicsOnBoom);
+        let batch = [
+            record("a", "g1", "Boom", "scifi"),
+            record("b", "g1", "After", "scifi"),
+            record("c", "g2", "Other", "romance"),
+        ];
+
+        let outcomes = pipeline.process_batch(&batch, None).await;
+
+        assert!(
+            matches!(&outcomes[0], Outcome::DeadLettered { reason } if reason.contains("the step cannot handle this book"))
+        );
+        assert!(outcomes[1].is_done() && outcomes[2].is_done());
+        assert_eq!(store.len(), 2);
+        assert!(
+            letters.letters()[0]
+                .reason
+                .starts_with("processing panicked")
+        );
     }
 
     fn pipeline() -> (

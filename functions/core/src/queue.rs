@@ -5,8 +5,11 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
     MessageSystemAttributeName, QueueAttributeName,
 };
+use std::future::Future;
+use std::time::Duration;
+
 use serde::Serialize;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::error::Error;
 use crate::pipeline::Record;
@@ -138,6 +141,24 @@ impl InputQueue {
         Ok(())
     }
 
+    /// Hides one message for `seconds` from now: the heartbeat of a record
+    /// whose processing outlasts its visibility timeout.
+    ///
+    /// # Errors
+    ///
+    /// A transient [`Error::Queue`].
+    pub async fn extend(&self, receipt_handle: &str, seconds: u32) -> Result<(), Error> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(clamp_i32(seconds as usize))
+            .send()
+            .await
+            .map_err(|err| queue_error("ChangeMessageVisibility", err))?;
+        Ok(())
+    }
+
     /// The queue's approximate depth.
     ///
     /// # Errors
@@ -145,6 +166,54 @@ impl InputQueue {
     /// A transient [`Error::Queue`].
     pub async fn depth(&self) -> Result<Depth, Error> {
         depth(&self.client, &self.url).await
+    }
+}
+
+/// Keeps records hidden while they are processed: every `every`, it extends
+/// the visibility of the record in hand to `extend_to` from now, so a slow
+/// record is never handed to a second consumer (which would process it twice)
+/// and the rest of its FIFO group stays behind it.
+#[derive(Clone, Debug)]
+pub struct Heartbeat {
+    queue: InputQueue,
+    every: Duration,
+    extend_to: u32,
+}
+
+impl Heartbeat {
+    /// A heartbeat for a queue whose visibility timeout is `visibility`: it
+    /// beats every third of it and restores the full timeout each time.
+    #[must_use]
+    pub fn new(queue: InputQueue, visibility: Duration) -> Self {
+        let every = (visibility / 3).max(Duration::from_secs(1));
+        let extend_to = u32::try_from(visibility.as_secs().max(1)).unwrap_or(u32::MAX);
+        Self {
+            queue,
+            every,
+            extend_to,
+        }
+    }
+
+    /// Runs `work` while extending the visibility of `receipt_handle`; the
+    /// beats stop when `work` ends. A failed beat is logged and the next one
+    /// tries again: the worst case is a duplicate delivery, which the
+    /// idempotent write absorbs.
+    pub async fn keep_alive<F: Future>(&self, receipt_handle: &str, work: F) -> F::Output {
+        let beats = async {
+            let mut ticker =
+                tokio::time::interval_at(tokio::time::Instant::now() + self.every, self.every);
+            loop {
+                ticker.tick().await;
+                match self.queue.extend(receipt_handle, self.extend_to).await {
+                    Ok(()) => debug!(seconds = self.extend_to, "visibility extended"),
+                    Err(err) => warn!(error = %err.reason(), "visibility heartbeat failed"),
+                }
+            }
+        };
+        tokio::select! {
+            output = work => output,
+            never = beats => never,
+        }
     }
 }
 
@@ -199,6 +268,7 @@ fn received(message: Message) -> Option<Received> {
             group_id: attributes.remove(&MessageSystemAttributeName::MessageGroupId),
             sequence_number: attributes.remove(&MessageSystemAttributeName::SequenceNumber),
             body: message.body.unwrap_or_default(),
+            receipt_handle: message.receipt_handle.clone(),
         },
         receipt_handle: message.receipt_handle?,
     })

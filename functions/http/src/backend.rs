@@ -34,13 +34,8 @@ impl AwsBackend {
     /// Reads the environment and builds the clients.
     pub async fn from_env() -> Self {
         let lookup = |name: &str| std::env::var(name).ok();
-        let config = Config::from_lookup(lookup).and_then(|config| {
-            let input_queue_url =
-                shelver::config::required(lookup, shelver::config::INPUT_QUEUE_URL)?;
-            Ok((config, input_queue_url))
-        });
-        let (config, input_queue_url) = match config {
-            Ok(found) => found,
+        let config = match Config::from_lookup(lookup) {
+            Ok(config) => config,
             Err(err) => {
                 tracing::error!(error = %err, "configuration is invalid");
                 return Self {
@@ -57,12 +52,11 @@ impl AwsBackend {
             .routes()
             .map(|route| (route.genre.to_owned(), route.bucket.to_owned()))
             .collect();
+        let input_queue_url = config.input_queue_url.clone();
         let dead_letter_queue_url = config.dead_letter_queue_url.clone();
-        let dead_letters = SqsDeadLetters::new(sqs.clone(), config.dead_letter_queue_url);
-        let pipeline = Pipeline::new(config.routes, S3Store::new(s3.clone()), dead_letters);
         Self {
             ready: Ok(Ready {
-                pipeline,
+                pipeline: aws::pipeline(&sdk, config),
                 input_queue: InputQueue::new(sqs.clone(), input_queue_url.clone()),
                 sqs,
                 s3,

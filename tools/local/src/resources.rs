@@ -91,6 +91,8 @@ pub struct Provisioned {
     pub input_queue_arn: String,
     /// The dead-letter queue's URL.
     pub dead_letter_queue_url: String,
+    /// The input queue's settings.
+    pub settings: QueueSettings,
 }
 
 impl Provisioned {
@@ -173,6 +175,7 @@ pub async fn provision(
         input_queue_url,
         input_queue_arn,
         dead_letter_queue_url,
+        settings,
     })
 }
 
