@@ -370,10 +370,6 @@ fn outputs_name_the_api_the_queues_and_the_buckets() {
 fn the_functions_get_every_variable_they_require() {
     let template = template();
     let globals = at(&template, "Globals/Function/Environment/Variables");
-    let http = at(
-        &template,
-        "Resources/HttpFunction/Properties/Environment/Variables",
-    );
 
     let (_, buckets) = tagged(&globals["GENRE_BUCKETS"]).expect("a !Sub value");
     let buckets = buckets.as_str().expect("a string");
