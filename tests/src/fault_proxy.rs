@@ -35,6 +35,9 @@ pub struct Seen {
     pub path: String,
     /// The `X-Amz-Target` header (for SQS: `AmazonSQS.SendMessage`).
     pub target: String,
+    /// The status the client got: the upstream's, or the injected one;
+    /// `None` when the connection was dropped.
+    pub status: Option<u16>,
 }
 
 type Matcher = Box<dyn Fn(&Seen) -> bool + Send + Sync>;
@@ -43,12 +46,16 @@ struct Rule {
     matches: Matcher,
     fault: Fault,
     remaining: Option<usize>,
+    /// Chance to apply, in parts per thousand.
+    per_mille: u32,
 }
 
 #[derive(Default)]
 struct Shared {
     rules: Mutex<Vec<Rule>>,
     seen: Mutex<Vec<Seen>>,
+    /// A seeded generator, so a run's faults can be replayed.
+    random: Mutex<u64>,
 }
 
 /// A running proxy; it stops when dropped.
@@ -104,6 +111,24 @@ impl FaultProxy {
         self.add(Box::new(matches), fault, Some(times));
     }
 
+    /// Applies `fault` to about `per_mille` in a thousand matching requests,
+    /// drawn from a generator seeded with `seed`.
+    pub fn inject_fraction(
+        &self,
+        matches: impl Fn(&Seen) -> bool + Send + Sync + 'static,
+        fault: Fault,
+        per_mille: u32,
+        seed: u64,
+    ) {
+        *lock(&self.shared.random) = seed.max(1);
+        lock(&self.shared.rules).push(Rule {
+            matches: Box::new(matches),
+            fault,
+            remaining: None,
+            per_mille,
+        });
+    }
+
     /// Removes every rule.
     pub fn heal(&self) {
         lock(&self.shared.rules).clear();
@@ -120,6 +145,7 @@ impl FaultProxy {
             matches,
             fault,
             remaining,
+            per_mille: 1000,
         });
     }
 }
@@ -176,7 +202,7 @@ async fn forward(
     client: Client<HttpConnector, Full<Bytes>>,
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, DroppedOnPurpose> {
-    let seen = Seen {
+    let mut seen = Seen {
         method: request.method().to_string(),
         path: percent_decode(request.uri().path()),
         target: request
@@ -185,17 +211,37 @@ async fn forward(
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned(),
+        status: None,
     };
     let fault = choose_fault(&shared, &seen);
-    lock(&shared.seen).push(seen);
-
     match fault {
-        Some(Fault::Reset) => return Err(DroppedOnPurpose),
-        Some(Fault::Status(status)) => return Ok(error_response(status)),
+        Some(Fault::Reset) => {
+            lock(&shared.seen).push(seen);
+            return Err(DroppedOnPurpose);
+        }
+        Some(Fault::Status(status)) => {
+            seen.status = Some(status);
+            lock(&shared.seen).push(seen);
+            return Ok(error_response(status));
+        }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
+    let answer = pass_through(request, &upstream, &client).await;
+    seen.status = answer
+        .as_ref()
+        .ok()
+        .map(|response| response.status().as_u16());
+    // Recorded when answered, so the log's order is the order of commits.
+    lock(&shared.seen).push(seen);
+    answer
+}
 
+async fn pass_through(
+    request: Request<Incoming>,
+    upstream: &Uri,
+    client: &Client<HttpConnector, Full<Bytes>>,
+) -> Result<Response<Full<Bytes>>, DroppedOnPurpose> {
     let (mut parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -229,13 +275,29 @@ async fn forward(
 
 fn choose_fault(shared: &Shared, seen: &Seen) -> Option<Fault> {
     let mut rules = lock(&shared.rules);
-    let rule = rules
-        .iter_mut()
-        .find(|rule| rule.remaining != Some(0) && (rule.matches)(seen))?;
-    if let Some(remaining) = rule.remaining.as_mut() {
-        *remaining -= 1;
+    for rule in rules.iter_mut() {
+        if rule.remaining == Some(0) || !(rule.matches)(seen) {
+            continue;
+        }
+        if rule.per_mille < 1000 && next_random(&shared.random) % 1000 >= u64::from(rule.per_mille)
+        {
+            continue;
+        }
+        if let Some(remaining) = rule.remaining.as_mut() {
+            *remaining -= 1;
+        }
+        return Some(rule.fault);
     }
-    Some(rule.fault)
+    None
+}
+
+/// xorshift64: small, fast, and the same sequence for the same seed.
+fn next_random(state: &Mutex<u64>) -> u64 {
+    let mut x = lock(state);
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
 }
 
 fn error_response(status: u16) -> Response<Full<Bytes>> {

@@ -59,6 +59,8 @@ pub struct LambdaHost {
     exited: watch::Receiver<Option<ExitStatus>>,
     _kill: oneshot::Sender<()>,
     logs: Arc<std::sync::Mutex<String>>,
+    /// A shorter deadline for the next invocation only.
+    next_timeout: std::sync::Mutex<Option<Duration>>,
     /// How long each invocation may run; reported to the function as its deadline.
     pub timeout: Duration,
 }
@@ -150,6 +152,7 @@ impl LambdaHost {
             exited,
             _kill: kill,
             logs,
+            next_timeout: std::sync::Mutex::new(None),
             timeout: Duration::from_secs(60),
         }
     }
@@ -166,10 +169,16 @@ impl LambdaHost {
     pub async fn invoke(&self, payload: &serde_json::Value) -> Answer {
         let number = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (reply, answer) = oneshot::channel();
+        let timeout = self
+            .next_timeout
+            .lock()
+            .ok()
+            .and_then(|mut next| next.take())
+            .unwrap_or(self.timeout);
         let invocation = Invocation {
             id: format!("request-{number}"),
             payload: serde_json::to_vec(payload).expect("payload serializes"),
-            deadline: SystemTime::now() + self.timeout,
+            deadline: SystemTime::now() + timeout,
             reply,
         };
         self.invocations
@@ -186,6 +195,14 @@ impl LambdaHost {
             () = tokio::time::sleep(self.timeout + Duration::from_secs(5)) => {
                 panic!("the function did not answer within {:?}", self.timeout)
             }
+        }
+    }
+
+    /// Gives the next invocation only `timeout` before its deadline (the host
+    /// still waits the usual time for its answer).
+    pub fn shorten_next_deadline(&self, timeout: Duration) {
+        if let Ok(mut next) = self.next_timeout.lock() {
+            *next = Some(timeout);
         }
     }
 

@@ -127,9 +127,16 @@ fn the_input_queue_is_fifo_encrypted_and_outlasts_six_consumer_timeouts() {
     assert_eq!(queue["FifoQueue"], true);
     assert_eq!(queue["ContentBasedDeduplication"], true);
     assert_eq!(queue["SqsManagedSseEnabled"], true);
-    assert!(refers_to(&queue["VisibilityTimeout"], "Ref", "VisibilityTimeout"));
+    assert!(refers_to(
+        &queue["VisibilityTimeout"],
+        "Ref",
+        "VisibilityTimeout"
+    ));
     let parameter = at(&template, "Parameters/VisibilityTimeout");
-    assert!(number(&parameter["MinValue"]) >= 6 * timeout, "even the smallest allowed value");
+    assert!(
+        number(&parameter["MinValue"]) >= 6 * timeout,
+        "even the smallest allowed value"
+    );
     assert!(number(&parameter["Default"]) >= 6 * timeout);
     let redrive = &queue["RedrivePolicy"];
     assert!(refers_to(
@@ -382,5 +389,9 @@ fn the_functions_get_every_variable_they_require() {
         "DeadLetterQueue"
     ));
     assert!(refers_to(&globals["INPUT_QUEUE_URL"], "Ref", "InputQueue"));
-    assert!(refers_to(&globals["VISIBILITY_TIMEOUT_SECONDS"], "Ref", "VisibilityTimeout"));
+    assert!(refers_to(
+        &globals["VISIBILITY_TIMEOUT_SECONDS"],
+        "Ref",
+        "VisibilityTimeout"
+    ));
 }

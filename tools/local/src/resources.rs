@@ -120,6 +120,10 @@ impl Provisioned {
                 shelver::config::INPUT_QUEUE_URL,
                 self.input_queue_url.clone(),
             ),
+            (
+                shelver::config::VISIBILITY_TIMEOUT_SECONDS,
+                self.settings.visibility_timeout.to_string(),
+            ),
         ]
     }
 }
