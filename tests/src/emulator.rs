@@ -141,7 +141,45 @@ impl Stack {
             .expect("a message id")
     }
 
+    /// Sends `bodies` to the input queue in `group`, in order, ten per call;
+    /// returns their message ids in the same order.
+    ///
+    /// # Panics
+    ///
+    /// When a send fails.
+    pub async fn send_in_order(&self, group: &str, bodies: &[String]) -> Vec<String> {
+        let mut ids = Vec::with_capacity(bodies.len());
+        for chunk in bodies.chunks(10) {
+            let entries = chunk.iter().enumerate().map(|(index, body)| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .message_body(body)
+                    .message_group_id(group)
+                    .build()
+                    .expect("a complete entry")
+            });
+            let sent = self
+                .sqs
+                .send_message_batch()
+                .queue_url(&self.resources.input_queue_url)
+                .set_entries(Some(entries.collect()))
+                .send()
+                .await
+                .expect("send a batch to the input queue");
+            assert!(
+                sent.failed.is_empty(),
+                "batch send failures: {:?}",
+                sent.failed
+            );
+            let mut successful = sent.successful;
+            successful.sort_by_key(|entry| entry.id.parse::<usize>().unwrap_or(usize::MAX));
+            ids.extend(successful.into_iter().map(|entry| entry.message_id));
+        }
+        ids
+    }
+
     /// Receives up to 10 messages from the input queue, with every attribute.
+
     ///
     /// # Panics
     ///

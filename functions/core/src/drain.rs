@@ -129,7 +129,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
             }
         }
         queue.delete(&done).await?;
-        queue.release(&not_started, 0).await?;
+        queue.set_visibility(&not_started, 0).await?;
     }
 
     report.more = report.retried > 0

@@ -162,12 +162,29 @@ impl<S: ObjectStore, D: DeadLetterQueue, P: Step> Pipeline<S, D, P> {
     /// No record is started at or after `deadline`: it and the rest of its
     /// group are [`Outcome::Deferred`], so they can be handed back to the queue
     /// before the caller runs out of time. A record already started runs to
-    /// its end.
+    /// its end. With a heartbeat, every record of the batch stays hidden
+    /// until the batch ends.
+
     pub async fn process_batch(
         &self,
         records: &[Record],
         deadline: Option<Instant>,
     ) -> Vec<Outcome> {
+        let handles: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r.receipt_handle.as_deref())
+            .collect();
+        match &self.heartbeat {
+            Some(heartbeat) if !handles.is_empty() => {
+                heartbeat
+                    .keep_alive(&handles, self.process_groups(records, deadline))
+                    .await
+            }
+            _ => self.process_groups(records, deadline).await,
+        }
+    }
+
+    async fn process_groups(&self, records: &[Record], deadline: Option<Instant>) -> Vec<Outcome> {
         let groups = group_in_order(records);
         let processed = join_all(
             groups
@@ -221,17 +238,8 @@ impl<S: ObjectStore, D: DeadLetterQueue, P: Step> Pipeline<S, D, P> {
         outcomes
     }
 
-    async fn process_record(&self, record: &Record) -> Outcome {
-        match (&self.heartbeat, record.receipt_handle.as_deref()) {
-            (Some(heartbeat), Some(handle)) => {
-                heartbeat.keep_alive(handle, self.settle(record)).await
-            }
-            _ => self.settle(record).await,
-        }
-    }
-
     /// Stores the record, or parks it, and says which.
-    async fn settle(&self, record: &Record) -> Outcome {
+    async fn process_record(&self, record: &Record) -> Outcome {
         let attempt = AssertUnwindSafe(self.store_record(record))
             .catch_unwind()
             .await;

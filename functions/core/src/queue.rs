@@ -115,18 +115,23 @@ impl InputQueue {
         Ok(failed)
     }
 
-    /// Makes messages visible again after `after_seconds` (0: at once).
+    /// Sets the visibility of messages to `seconds` from now: 0 makes them
+    /// visible at once, more keeps them hidden longer.
     ///
     /// # Errors
     ///
     /// A transient [`Error::Queue`].
-    pub async fn release(&self, receipt_handles: &[&str], after_seconds: u32) -> Result<(), Error> {
+    pub async fn set_visibility(
+        &self,
+        receipt_handles: &[&str],
+        seconds: u32,
+    ) -> Result<(), Error> {
         for chunk in receipt_handles.chunks(BATCH_LIMIT) {
             let entries = chunk.iter().enumerate().filter_map(|(index, handle)| {
                 ChangeMessageVisibilityBatchRequestEntry::builder()
                     .id(index.to_string())
                     .receipt_handle(*handle)
-                    .visibility_timeout(clamp_i32(after_seconds as usize))
+                    .visibility_timeout(clamp_i32(seconds as usize))
                     .build()
                     .ok()
             });
@@ -141,24 +146,6 @@ impl InputQueue {
         Ok(())
     }
 
-    /// Hides one message for `seconds` from now: the heartbeat of a record
-    /// whose processing outlasts its visibility timeout.
-    ///
-    /// # Errors
-    ///
-    /// A transient [`Error::Queue`].
-    pub async fn extend(&self, receipt_handle: &str, seconds: u32) -> Result<(), Error> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.url)
-            .receipt_handle(receipt_handle)
-            .visibility_timeout(clamp_i32(seconds as usize))
-            .send()
-            .await
-            .map_err(|err| queue_error("ChangeMessageVisibility", err))?;
-        Ok(())
-    }
-
     /// The queue's approximate depth.
     ///
     /// # Errors
@@ -169,10 +156,11 @@ impl InputQueue {
     }
 }
 
-/// Keeps records hidden while they are processed: every `every`, it extends
-/// the visibility of the record in hand to `extend_to` from now, so a slow
-/// record is never handed to a second consumer (which would process it twice)
-/// and the rest of its FIFO group stays behind it.
+/// Keeps a batch hidden while it is processed: every `every`, it extends the
+/// visibility of all the batch's messages to `extend_to` from now. Covering
+/// the whole batch, not just the record in hand, matters: records already
+/// done wait for the batch's end to be deleted, and records still waiting
+/// must not be handed to a second consumer meanwhile.
 #[derive(Clone, Debug)]
 pub struct Heartbeat {
     queue: InputQueue,
@@ -194,17 +182,21 @@ impl Heartbeat {
         }
     }
 
-    /// Runs `work` while extending the visibility of `receipt_handle`; the
+    /// Runs `work` while extending the visibility of `receipt_handles`; the
     /// beats stop when `work` ends. A failed beat is logged and the next one
     /// tries again: the worst case is a duplicate delivery, which the
     /// idempotent write absorbs.
-    pub async fn keep_alive<F: Future>(&self, receipt_handle: &str, work: F) -> F::Output {
+    pub async fn keep_alive<F: Future>(&self, receipt_handles: &[&str], work: F) -> F::Output {
         let beats = async {
             let mut ticker =
                 tokio::time::interval_at(tokio::time::Instant::now() + self.every, self.every);
             loop {
                 ticker.tick().await;
-                match self.queue.extend(receipt_handle, self.extend_to).await {
+                match self
+                    .queue
+                    .set_visibility(receipt_handles, self.extend_to)
+                    .await
+                {
                     Ok(()) => debug!(seconds = self.extend_to, "visibility extended"),
                     Err(err) => warn!(error = %err.reason(), "visibility heartbeat failed"),
                 }
