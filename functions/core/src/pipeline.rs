@@ -164,7 +164,6 @@ impl<S: ObjectStore, D: DeadLetterQueue, P: Step> Pipeline<S, D, P> {
     /// before the caller runs out of time. A record already started runs to
     /// its end. With a heartbeat, every record of the batch stays hidden
     /// until the batch ends.
-
     pub async fn process_batch(
         &self,
         records: &[Record],
