@@ -179,7 +179,6 @@ impl Stack {
     }
 
     /// Receives up to 10 messages from the input queue, with every attribute.
-
     ///
     /// # Panics
     ///
