@@ -23,7 +23,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shelver_local::mapping::EventSourceMapping;
 use shelver_local::resources::QueueSettings;
-use shelver_tests::emulator::Stack;
+use shelver_tests::emulator::{Received, Stack};
 use shelver_tests::fault_proxy::{Fault, FaultProxy, Seen};
 use shelver_tests::lambda_host::LambdaHost;
 
@@ -52,7 +52,11 @@ fn title(group: usize, index: usize) -> String {
 
 /// Every 50th record is poison, of four kinds in turn.
 fn record(group: usize, index: usize, serial: usize) -> Sent {
-    let genre = if group % 2 == 0 { "scifi" } else { "romance" };
+    let genre = if group.is_multiple_of(2) {
+        "scifi"
+    } else {
+        "romance"
+    };
     let valid = json!({
         "id": format!("{group}-{index}"),
         "title": title(group, index),
@@ -122,58 +126,92 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
         .find(|s| s.expected.is_some() && s.index == 1)
         .map(|s| title(s.group, s.index))
         .expect("a valid record to slow down");
+    let proxy = faulty_proxy(&stack, &slow).await;
 
+    let ids = send_all(&stack, &sent).await;
+    let message_id = |record: &Sent| ids[&record.group][record.index].clone();
+    let started = Instant::now();
+    let invocations = run_pollers(&stack, &proxy).await;
+    eprintln!(
+        "proof: {messages} records, {groups} groups, {invocations} invocations, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let committed = check_objects(&stack, &sent, &message_id).await;
+    check_dead_letters(&stack, &sent, &message_id, &committed).await;
+    check_commit_order(&proxy, &sent, &committed);
+    let slow_writes = proxy
+        .seen()
+        .iter()
+        .filter(|seen| seen.method == "PUT" && seen.path.ends_with(&format!("/{slow}.json")))
+        .count();
+    assert_eq!(
+        slow_writes, 1,
+        "the slow record was processed once, kept hidden meanwhile"
+    );
+    assert_eq!(stack.input_depth().await, 0, "the queue is empty");
+    let injected = proxy
+        .seen()
+        .iter()
+        .filter(|s| s.status == Some(503) || s.status.is_none())
+        .count();
+    assert!(injected > 0, "faults were injected");
+}
+
+/// A proxy that slows `slow`'s write past the visibility timeout, fails 5% of
+/// the other S3 writes with 503 and drops 1% of the other S3 connections.
+async fn faulty_proxy(stack: &Stack, slow: &str) -> FaultProxy {
     let proxy = FaultProxy::start(&stack.endpoint).await;
     let slow_path = format!("/{slow}.json");
+    let is_slow = move |seen: &Seen| seen.path.ends_with(&slow_path);
+    let slow_write = is_slow.clone();
     proxy.inject(
-        {
-            let slow_path = slow_path.clone();
-            move |seen: &Seen| seen.method == "PUT" && seen.path.ends_with(&slow_path)
-        },
+        move |seen| seen.method == "PUT" && slow_write(seen),
         Fault::Delay(SLOW_WRITE),
     );
+    let other_write = is_slow.clone();
     proxy.inject_fraction(
-        {
-            let slow_path = slow_path.clone();
-            move |seen: &Seen| {
-                is_s3(seen) && seen.method == "PUT" && !seen.path.ends_with(&slow_path)
-            }
-        },
+        move |seen| is_s3(seen) && seen.method == "PUT" && !other_write(seen),
         Fault::Status(503),
         50,
         0x5eed,
     );
     proxy.inject_fraction(
-        move |seen: &Seen| is_s3(seen) && !seen.path.ends_with(&slow_path),
+        move |seen| is_s3(seen) && !is_slow(seen),
         Fault::Reset,
         10,
         0x5eed,
     );
+    proxy
+}
 
-    // Send each group in order, the groups concurrently.
-    let mut by_group: BTreeMap<usize, Vec<&Sent>> = BTreeMap::new();
-    for record in &sent {
-        by_group.entry(record.group).or_default().push(record);
+/// Sends each group in order, the groups concurrently; returns each group's
+/// message ids in sending order.
+async fn send_all(stack: &Stack, sent: &[Sent]) -> HashMap<usize, Vec<String>> {
+    let mut by_group: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for record in sent {
+        by_group
+            .entry(record.group)
+            .or_default()
+            .push(record.body.clone());
     }
-    let sends = by_group.iter().map(|(group, records)| {
-        let bodies: Vec<String> = records.iter().map(|r| r.body.clone()).collect();
-        let stack = &stack;
-        async move {
-            (
-                *group,
-                stack.send_in_order(&format!("g{group:03}"), &bodies).await,
-            )
-        }
+    let sends = by_group.iter().map(|(group, bodies)| async move {
+        (
+            *group,
+            stack.send_in_order(&format!("g{group:03}"), bodies).await,
+        )
     });
-    let ids: HashMap<usize, Vec<String>> = join_all(sends).await.into_iter().collect();
-    let message_id = |record: &Sent| ids[&record.group][record.index].clone();
+    join_all(sends).await.into_iter().collect()
+}
 
+/// Four event source mapping stand-ins, each with its own consumer process,
+/// poll until the queue is empty. One invocation gets barely more time than
+/// the consumer's deadline margin. Returns the number of invocations.
+async fn run_pollers(stack: &Stack, proxy: &FaultProxy) -> usize {
     let mut env = stack.function_env(&proxy.url);
     // No SDK retries: every injected fault reaches the queue-level retry path.
     env.push(("AWS_MAX_ATTEMPTS".into(), "1".into()));
-
     let hosts = join_all((0..POLLERS).map(|_| LambdaHost::start("shelver-consumer", &env))).await;
-    // One invocation gets barely more than the consumer's margin.
     hosts[0].shorten_next_deadline(shelver_consumer::DEADLINE_MARGIN + Duration::from_millis(40));
 
     let started = Instant::now();
@@ -186,7 +224,6 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
         );
         mapping.wait_seconds = 1;
         mapping.retry_delay_seconds = 1;
-        let stack = &stack;
         async move {
             let mut invocations = 0;
             loop {
@@ -202,50 +239,37 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
             }
         }
     });
-    let invocations: usize = join_all(pollers).await.into_iter().sum();
-    eprintln!(
-        "proof: {messages} records, {groups} groups, {invocations} invocations, {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    join_all(pollers).await.into_iter().sum()
+}
 
-    // Every valid record: exactly one object, one version, the right content.
-    let mut committed: HashMap<String, (String, HashMap<String, String>)> = HashMap::new();
+/// Every valid record has exactly one object (one version) with its content,
+/// written from its own message. Returns key to (body, metadata).
+async fn check_objects(
+    stack: &Stack,
+    sent: &[Sent],
+    message_id: &impl Fn(&Sent) -> String,
+) -> HashMap<String, (String, HashMap<String, String>)> {
+    let mut committed = HashMap::new();
     for genre in ["scifi", "romance"] {
         let bucket = stack.bucket(genre).to_owned();
-        let mut versions = 0;
-        let mut marker: (Option<String>, Option<String>) = (None, None);
-        loop {
-            let page = stack
-                .s3
-                .list_object_versions()
-                .bucket(&bucket)
-                .set_key_marker(marker.0.clone())
-                .set_version_id_marker(marker.1.clone())
-                .send()
-                .await
-                .expect("list versions");
-            versions += page.versions().len();
-            if page.is_truncated() != Some(true) {
-                break;
-            }
-            marker = (
-                page.next_key_marker.clone(),
-                page.next_version_id_marker.clone(),
-            );
-        }
-        for key in all_keys(&stack, &bucket).await {
-            let object = stack.object(&bucket, &key).await.expect("listed object");
-            committed.insert(key, object);
-        }
         let expected = sent
             .iter()
             .filter(|s| s.expected.as_ref().is_some_and(|e| e["genre"] == genre))
             .count();
-        assert_eq!(versions, expected, "{genre}: one version per valid record");
+        assert_eq!(
+            count_versions(stack, &bucket).await,
+            expected,
+            "{genre}: one version per valid record"
+        );
+        for key in all_keys(stack, &bucket).await {
+            let object = stack.object(&bucket, &key).await.expect("listed object");
+            committed.insert(key, object);
+        }
     }
+
     let valid: Vec<&Sent> = sent.iter().filter(|s| s.expected.is_some()).collect();
     assert_eq!(committed.len(), valid.len(), "one object per valid record");
-    for record in &valid {
+    for record in valid {
         let key = format!("{}.json", title(record.group, record.index));
         let (body, metadata) = committed
             .get(&key)
@@ -261,8 +285,17 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
             "{key} came from its own message"
         );
     }
+    committed
+}
 
-    // Every poison record: parked once with its reason, never written.
+/// Every poison record is parked once, unchanged, with its reason, and no
+/// record is both written and parked.
+async fn check_dead_letters(
+    stack: &Stack,
+    sent: &[Sent],
+    message_id: &impl Fn(&Sent) -> String,
+    committed: &HashMap<String, (String, HashMap<String, String>)>,
+) {
     let parked = stack.dead_letters().await;
     let poison: Vec<&Sent> = sent.iter().filter(|s| s.expected.is_none()).collect();
     assert_eq!(
@@ -270,20 +303,20 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
         poison.len(),
         "one dead letter per poison record"
     );
-    let parked_by_source: HashMap<&str, &shelver_tests::emulator::Received> = parked
+    let by_source: HashMap<&str, &Received> = parked
         .iter()
         .map(|letter| (letter.attributes["SourceMessageId"].as_str(), letter))
         .collect();
-    for record in &poison {
-        let letter = parked_by_source
+    for record in poison {
+        let letter = by_source
             .get(message_id(record).as_str())
             .unwrap_or_else(|| panic!("poison {}/{} is not parked", record.group, record.index));
         assert_eq!(letter.body, record.body, "parked unchanged");
+        let reason = &letter.attributes["ErrorReason"];
         assert!(
-            letter.attributes["ErrorReason"].contains(record.reason_mentions),
-            "{}: {}",
-            record.reason_mentions,
-            letter.attributes["ErrorReason"]
+            reason.contains(record.reason_mentions),
+            "{}: {reason}",
+            record.reason_mentions
         );
     }
     let written: HashSet<&str> = committed
@@ -291,12 +324,18 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
         .map(|(_, m)| m["message-id"].as_str())
         .collect();
     assert!(
-        parked_by_source.keys().all(|id| !written.contains(id)),
+        by_source.keys().all(|id| !written.contains(id)),
         "no record both written and parked"
     );
+}
 
-    // Within each group, commits happened in sequence order.
-
+/// Within each group, the successful writes the proxy saw came in sending
+/// order, and the stored sequence numbers rise with it.
+fn check_commit_order(
+    proxy: &FaultProxy,
+    sent: &[Sent],
+    committed: &HashMap<String, (String, HashMap<String, String>)>,
+) {
     let mut last_index: HashMap<usize, usize> = HashMap::new();
     let commits = proxy
         .seen()
@@ -308,8 +347,7 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
             .rsplit('/')
             .next()
             .unwrap_or_default()
-            .trim_end_matches(".json")
-            .to_owned();
+            .trim_end_matches(".json");
         let mut parts = name.trim_start_matches("p-").split('-');
         let (Some(group), Some(index)) = (parts.next(), parts.next()) else {
             continue;
@@ -323,39 +361,45 @@ async fn under_faults_every_record_is_stored_once_in_order_or_parked_with_its_re
             );
         }
     }
-    for records in by_group.values() {
-        let sequence: Vec<u128> = records
-            .iter()
-            .filter_map(|r| committed.get(&format!("{}.json", title(r.group, r.index))))
-            .map(|(_, metadata)| {
-                metadata["sequence-number"]
-                    .parse()
-                    .expect("a sequence number")
-            })
-            .collect();
+
+    let mut sequences: BTreeMap<usize, Vec<u128>> = BTreeMap::new();
+    for record in sent {
+        if let Some((_, metadata)) =
+            committed.get(&format!("{}.json", title(record.group, record.index)))
+        {
+            let sequence = metadata["sequence-number"]
+                .parse()
+                .expect("a sequence number");
+            sequences.entry(record.group).or_default().push(sequence);
+        }
+    }
+    for (group, sequence) in sequences {
         assert!(
             sequence.windows(2).all(|pair| pair[0] < pair[1]),
-            "sequence numbers rise with the order sent"
+            "group {group}: sequence numbers fall"
         );
     }
+}
 
-    let slow_writes = proxy
-        .seen()
-        .iter()
-        .filter(|seen| seen.method == "PUT" && seen.path.ends_with(&format!("/{slow}.json")))
-        .count();
-    assert_eq!(
-        slow_writes, 1,
-        "the slow record was processed once, kept hidden meanwhile"
-    );
-    assert_eq!(stack.input_depth().await, 0, "the queue is empty");
-
-    let injected = proxy
-        .seen()
-        .iter()
-        .filter(|s| s.status == Some(503) || s.status.is_none())
-        .count();
-    assert!(injected > 0, "faults were injected");
+async fn count_versions(stack: &Stack, bucket: &str) -> usize {
+    let mut versions = 0;
+    let mut marker: (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = stack
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(marker.0.take())
+            .set_version_id_marker(marker.1.take())
+            .send()
+            .await
+            .expect("list versions");
+        versions += page.versions().len();
+        if page.is_truncated() != Some(true) {
+            return versions;
+        }
+        marker = (page.next_key_marker, page.next_version_id_marker);
+    }
 }
 
 async fn all_keys(stack: &Stack, bucket: &str) -> Vec<String> {
@@ -371,9 +415,9 @@ async fn all_keys(stack: &Stack, bucket: &str) -> Vec<String> {
             .await
             .expect("list objects");
         keys.extend(page.contents().iter().filter_map(|o| o.key.clone()));
-        token = page.next_continuation_token.clone();
-        if token.is_none() {
-            return keys;
+        match page.next_continuation_token {
+            Some(next) => token = Some(next),
+            None => return keys,
         }
     }
 }
