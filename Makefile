@@ -1,5 +1,5 @@
 # Shelver's commands. `make run` and `make test` install what they need.
-.PHONY: run test setup clean
+.PHONY: run test soak setup clean
 
 ## run: the main job on this machine (LocalStack + both functions), until Ctrl-C
 run:
@@ -8,6 +8,10 @@ run:
 ## test: fmt, clippy, unit, handler and end-to-end tests against LocalStack
 test:
 	scripts/test.sh
+
+## soak: the fault-injection proof at 10,000 records (about 3 minutes)
+soak:
+	scripts/soak.sh
 
 ## setup: only install the pinned tools into .venv/
 setup:

@@ -1,0 +1,38 @@
+//! The operator's command line, as a library so its commands can be tested
+//! against an emulator.
+//!
+//! - [`redrive`]: moves dead letters back to the input queue, in order.
+
+pub mod redrive;
+
+/// What a command can fail with. Each variant maps to its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An AWS call failed (unreachable endpoint, missing credentials, a
+    /// missing queue...).
+    #[error("{operation} failed: {detail}")]
+    Aws {
+        /// The API operation.
+        operation: &'static str,
+        /// The SDK's error, with its causes.
+        detail: String,
+    },
+    /// The queue refused or abandoned the move.
+    #[error("the message move task {status}: {reason}")]
+    MoveTask {
+        /// The task's final status.
+        status: String,
+        /// Why, as SQS says.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// An AWS failure, with the SDK error's whole chain of causes.
+    pub fn aws(operation: &'static str, error: impl std::error::Error) -> Self {
+        Self::Aws {
+            operation,
+            detail: aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+        }
+    }
+}
