@@ -15,7 +15,7 @@ use shelver_cli::redrive::{Method, redrive};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Send every AWS call here, for example http://127.0.0.1:4566.
+    /// Send every AWS call here, for example `http://127.0.0.1:4566`.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     endpoint_url: Option<String>,
 
