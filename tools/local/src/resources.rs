@@ -75,7 +75,7 @@ impl Default for QueueSettings {
     fn default() -> Self {
         Self {
             visibility_timeout: 180,
-            max_receive_count: 5,
+            max_receive_count: 10,
         }
     }
 }
