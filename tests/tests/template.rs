@@ -356,6 +356,60 @@ fn the_roles_allow_what_each_function_needs() {
 }
 
 #[test]
+fn alarms_watch_dead_letters_stuck_groups_and_consumer_failures() {
+    let template = template();
+    let alarm = |name: &str| at(&template, &format!("Resources/{name}/Properties")).clone();
+
+    let dead_letters = alarm("DeadLetterQueueNotEmptyAlarm");
+    assert_eq!(
+        dead_letters["MetricName"],
+        "ApproximateNumberOfMessagesVisible"
+    );
+    assert!(refers_to(
+        &dead_letters["Dimensions"][0]["Value"],
+        "GetAtt",
+        "DeadLetterQueue"
+    ));
+    assert_eq!(number(&dead_letters["Threshold"]), 0);
+    assert_eq!(dead_letters["ComparisonOperator"], "GreaterThanThreshold");
+
+    let stuck = alarm("StuckGroupAlarm");
+    assert_eq!(stuck["MetricName"], "ApproximateAgeOfOldestMessage");
+    assert!(refers_to(
+        &stuck["Dimensions"][0]["Value"],
+        "GetAtt",
+        "InputQueue"
+    ));
+    assert!(refers_to(
+        &stuck["Threshold"],
+        "Ref",
+        "OldestMessageAgeThreshold"
+    ));
+
+    for (name, metric) in [
+        ("ConsumerErrorsAlarm", "Errors"),
+        ("ConsumerThrottlesAlarm", "Throttles"),
+    ] {
+        let consumer = alarm(name);
+        assert_eq!(consumer["MetricName"], metric);
+        assert!(refers_to(
+            &consumer["Dimensions"][0]["Value"],
+            "Ref",
+            "ConsumerFunction"
+        ));
+    }
+    for name in [
+        "DeadLetterQueueNotEmptyAlarm",
+        "StuckGroupAlarm",
+        "ConsumerErrorsAlarm",
+        "ConsumerThrottlesAlarm",
+    ] {
+        let (tag, _) = tagged(&alarm(name)["AlarmActions"]).expect("conditional actions");
+        assert_eq!(tag, "If", "{name} notifies the optional topic");
+    }
+}
+
+#[test]
 fn outputs_name_the_api_the_queues_and_the_buckets() {
     let template = template();
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use shelver::metrics::{self, BatchMetrics};
 use shelver::pipeline::Record;
 use shelver::step::Step;
 use shelver::{DeadLetterQueue, ObjectStore, Outcome, Pipeline};
@@ -55,9 +56,16 @@ pub async fn handle<S: ObjectStore, D: DeadLetterQueue, P: Step>(
 
     // Stop starting records a margin before the deadline, rather than be
     // stopped mid-batch: unstarted records are reported and come back.
+    let started = Instant::now();
     let deadline = shelver::deadline::remaining(event.context.deadline, SystemTime::now())
-        .map(|left| Instant::now() + left.saturating_sub(DEADLINE_MARGIN));
+        .map(|left| started + left.saturating_sub(DEADLINE_MARGIN));
     let outcomes = pipeline.process_batch(&records, deadline).await;
+
+    let mut metrics = BatchMetrics::new("consumer");
+    for (record, outcome) in records.iter().zip(&outcomes) {
+        metrics.count(record, outcome, pipeline.routes());
+    }
+    metrics.emit(started.elapsed());
 
     let count = |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
     info!(
@@ -92,5 +100,6 @@ fn record(index: usize, message: SqsMessage) -> Result<Record, Error> {
         sequence_number: attributes.remove("SequenceNumber"),
         body: message.body.unwrap_or_default(),
         receipt_handle: message.receipt_handle,
+        sent_at: metrics::sent_at(attributes.get("SentTimestamp").map(String::as_str)),
     })
 }

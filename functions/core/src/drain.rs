@@ -17,8 +17,10 @@ use tracing::{debug, info};
 
 use crate::dead_letter::DeadLetterQueue;
 use crate::error::Error;
+use crate::metrics::BatchMetrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::queue::{BATCH_LIMIT, InputQueue};
+use crate::step::Step;
 use crate::store::ObjectStore;
 
 /// The long-poll wait of each receive. A drain ends when one comes back empty,
@@ -71,9 +73,9 @@ pub struct DrainReport {
 /// A transient [`Error::Queue`] when receiving, deleting or returning
 /// messages fails. Records already settled stay settled; the others come back
 /// after their visibility timeout.
-pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
+pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
     queue: &InputQueue,
-    pipeline: &Pipeline<S, D>,
+    pipeline: &Pipeline<S, D, P>,
     limits: DrainLimits,
 ) -> Result<DrainReport, Error> {
     let started = Instant::now();
@@ -84,6 +86,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
         "drain started"
     );
     let mut report = DrainReport::default();
+    let mut metrics = BatchMetrics::new("http");
     let mut stopped_early = true;
 
     while report.received < limits.max_messages {
@@ -110,6 +113,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
         let mut done = Vec::new();
         let mut not_started = Vec::new();
         for (received, outcome) in batch.iter().zip(outcomes) {
+            metrics.count(&received.record, &outcome, pipeline.routes());
             let handle = received.receipt_handle.as_str();
             match outcome {
                 Outcome::Stored { bucket, .. } => {
@@ -135,6 +139,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue>(
     report.more = report.retried > 0
         || (stopped_early && queue.depth().await.is_ok_and(|depth| depth.visible > 0));
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    metrics.emit(started.elapsed());
     info!(
         received = report.received,
         dead_lettered = report.dead_lettered.len(),

@@ -13,6 +13,7 @@
 //! - [`queue`]: the input queue as a puller sees it, and the visibility heartbeat.
 //! - [`step`]: the pluggable processing step between validation and storage.
 //! - [`drain`]: pulling the queue through the pipeline within a time budget.
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines per batch.
 //! - [`config`]: environment variables, read once at cold start.
 //! - [`aws`]: building the SDK clients.
 //! - [`error`]: the one error type; each error knows if it is permanent.
@@ -29,6 +30,7 @@ pub mod error;
 pub mod fakes;
 pub mod genre;
 pub mod key;
+pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod step;

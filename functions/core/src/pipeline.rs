@@ -43,6 +43,8 @@ pub struct Record {
     pub body: String,
     /// The receipt handle of this delivery, for the visibility heartbeat.
     pub receipt_handle: Option<String>,
+    /// When the message was sent, if the queue says.
+    pub sent_at: Option<SystemTime>,
 }
 
 /// What became of one record.
@@ -370,6 +372,7 @@ mod tests {
                 r#"{{"id":"{id}","title":"{title}","author":"A","year":2000,"genre":"{genre}","summary":"S"}}"#
             ),
             receipt_handle: None,
+            sent_at: None,
         }
     }
 

@@ -261,6 +261,11 @@ fn received(message: Message) -> Option<Received> {
             sequence_number: attributes.remove(&MessageSystemAttributeName::SequenceNumber),
             body: message.body.unwrap_or_default(),
             receipt_handle: message.receipt_handle.clone(),
+            sent_at: crate::metrics::sent_at(
+                attributes
+                    .get(&MessageSystemAttributeName::SentTimestamp)
+                    .map(String::as_str),
+            ),
         },
         receipt_handle: message.receipt_handle?,
     })

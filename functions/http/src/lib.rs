@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use shelver::drain::{DrainLimits, DrainReport};
 use shelver::queue::Depth;
+use tracing::info;
 
 /// The longest drain: below API Gateway's 30-second integration timeout, with
 /// room to answer.
@@ -132,6 +133,12 @@ pub async fn handle<B: Backend>(backend: &B, request: Request) -> Response<Body>
         ("/", _) => not_allowed("GET, HEAD, POST"),
         _ => reply(404, &json!({ "error": format!("no route for {path}") })),
     };
+    info!(
+        method,
+        path = %shelver::error::shorten(&path, 64),
+        status = response.status().as_u16(),
+        "request answered"
+    );
     if head {
         without_body(response)
     } else {
