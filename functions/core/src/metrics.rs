@@ -66,10 +66,10 @@ impl BatchMetrics {
         let age = record
             .sent_at
             .and_then(|sent| SystemTime::now().duration_since(sent).ok());
-        if let Some(age) = age {
-            if self.record_ages_ms.len() < MAX_VALUES {
-                self.record_ages_ms.push(millis(age));
-            }
+        if let Some(age) = age
+            && self.record_ages_ms.len() < MAX_VALUES
+        {
+            self.record_ages_ms.push(millis(age));
         }
     }
 
@@ -122,9 +122,10 @@ impl BatchMetrics {
             "BatchDuration": millis(duration),
         });
         if !self.record_ages_ms.is_empty() {
-            timing["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-                .as_array_mut()
-                .map(|metrics| metrics.push(json!({"Name": "RecordAge", "Unit": "Milliseconds"})));
+            if let Some(metrics) = timing["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array_mut()
+            {
+                metrics.push(json!({"Name": "RecordAge", "Unit": "Milliseconds"}));
+            }
             timing["RecordAge"] = json!(self.record_ages_ms);
         }
         documents.push(timing);
@@ -147,15 +148,16 @@ fn millis(duration: Duration) -> f64 {
 
 /// The configured genre a record went to or would have gone to.
 fn genre(record: &Record, outcome: &Outcome, routes: &GenreRoutes) -> String {
-    if let Outcome::Stored { bucket, .. } = outcome {
-        if let Some(route) = routes.routes().find(|route| route.bucket == bucket) {
-            return route.genre.to_owned();
-        }
+    if let Outcome::Stored { bucket, .. } = outcome
+        && let Some(route) = routes.routes().find(|route| route.bucket == bucket)
+    {
+        return route.genre.to_owned();
     }
     // Only failures get here, so the second parse is off the common path.
-    place(&record.body, routes)
-        .map(|placement| placement.book.genre)
-        .unwrap_or_else(|_| UNKNOWN_GENRE.to_owned())
+    place(&record.body, routes).map_or_else(
+        |_| UNKNOWN_GENRE.to_owned(),
+        |placement| placement.book.genre,
+    )
 }
 
 /// When an SQS message was sent, from its `SentTimestamp` attribute
