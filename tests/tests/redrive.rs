@@ -110,7 +110,7 @@ async fn the_command_names_what_is_missing_or_unreachable() {
         .await
         .expect("run shelver");
     assert_eq!(missing.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("--queue-url"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--dead-letter-queue-url"));
 
     // Port 9 (discard) on loopback: nothing listens there.
     let unreachable = tokio::time::timeout(

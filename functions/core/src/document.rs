@@ -89,7 +89,8 @@ pub fn book_sha256(book: &Book) -> String {
 }
 
 /// The SHA-256 of `bytes`, as 64 lowercase hex digits.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
 
     Sha256::digest(bytes)

@@ -1,9 +1,13 @@
 //! The operator's command line, as a library so its commands can be tested
 //! against an emulator.
 //!
+//! - [`send`]: validates records from files, then sends them in batches.
+//! - [`status`]: queue depths, the oldest message's age, object counts.
 //! - [`redrive`]: moves dead letters back to the input queue, in order.
 
 pub mod redrive;
+pub mod send;
+pub mod status;
 
 /// What a command can fail with. Each variant maps to its own exit code.
 #[derive(Debug, thiserror::Error)]

@@ -1,15 +1,21 @@
 //! `shelver`: the operator's command line. The same flags work against AWS
 //! and against a local emulator (`--endpoint-url http://127.0.0.1:4566`).
+//!
+//! Exit codes: 0 done, 2 bad usage, 3 a missing setting, 4 AWS unreachable
+//! or refusing (credentials, endpoint, permissions), 5 invalid input files.
 
 // This is a terminal program: its output is for the person running it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use shelver_cli::Error;
+use shelver::GenreRoutes;
 use shelver_cli::redrive::{Method, redrive};
+use shelver_cli::send::{read_inputs, send, validate};
+use shelver_cli::status::status;
 
 /// Operate a Shelver deployment: its queues and buckets.
 #[derive(Debug, Parser)]
@@ -27,12 +33,32 @@ struct Cli {
     #[arg(long, global = true, env = "DEAD_LETTER_QUEUE_URL")]
     dead_letter_queue_url: Option<String>,
 
+    /// `genre=bucket` pairs, as the functions take them; used to check genres
+    /// before sending and to count objects.
+    #[arg(long, global = true, env = "GENRE_BUCKETS")]
+    genre_buckets: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Validate every record in FILES (JSON, JSON Lines, or folders of them),
+    /// then send them to the input queue in batches of ten.
+    Send {
+        /// Files or folders to send.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One message group for everything, instead of one per object key.
+        #[arg(long)]
+        group: Option<String>,
+        /// Send the valid records even if some are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Show queue depths, the oldest message's age and object counts.
+    Status,
     /// Move every dead letter back to the input queue, keeping group order.
     Redrive {
         /// Copy message by message instead of using an SQS message move task.
@@ -41,34 +67,92 @@ enum Command {
     },
 }
 
-/// Exit codes: 2 bad usage (clap's own), 3 missing setting, 4 AWS failure.
-const MISSING_SETTING: u8 = 3;
-const AWS_FAILURE: u8 = 4;
+/// Why the command failed, and its exit code.
+enum Failure {
+    Missing(&'static str),
+    Aws(shelver_cli::Error),
+    Invalid(String),
+}
+
+impl From<shelver_cli::Error> for Failure {
+    fn from(error: shelver_cli::Error) -> Self {
+        Self::Aws(error)
+    }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Missing(what)) => {
+            eprintln!("shelver: {what}");
+            ExitCode::from(3)
+        }
+        Err(Failure::Aws(error)) => {
+            eprintln!("shelver: {error}");
+            ExitCode::from(4)
+        }
+        Err(Failure::Invalid(report)) => {
+            eprintln!("shelver: {report}");
+            ExitCode::from(5)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let routes = match cli.genre_buckets.as_deref() {
+        Some(spec) => Some(
+            GenreRoutes::parse(
+                ("GENRE_BUCKETS", spec),
+                (
+                    "GENRE_ALIASES",
+                    std::env::var("GENRE_ALIASES").ok().as_deref(),
+                ),
+            )
+            .map_err(|e| Failure::Invalid(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let input = cli.queue_url.ok_or(Failure::Missing(
+        "no input queue: pass --queue-url or set INPUT_QUEUE_URL",
+    ));
+    let dead_letters = cli.dead_letter_queue_url.ok_or(Failure::Missing(
+        "no dead-letter queue: pass --dead-letter-queue-url or set DEAD_LETTER_QUEUE_URL",
+    ));
     let sdk = load(cli.endpoint_url.as_deref()).await;
     let sqs = shelver::aws::sqs(&sdk);
 
-    let result = match cli.command {
-        Command::Redrive { copy } => {
-            let (Some(input), Some(dead_letters)) = (cli.queue_url, cli.dead_letter_queue_url)
-            else {
-                eprintln!(
-                    "shelver: redrive needs --queue-url and --dead-letter-queue-url (or INPUT_QUEUE_URL and DEAD_LETTER_QUEUE_URL)"
-                );
-                return ExitCode::from(MISSING_SETTING);
-            };
-            run_redrive(&sqs, &dead_letters, &input, copy).await
+    match cli.command {
+        Command::Send {
+            files,
+            group,
+            skip_invalid,
+        } => {
+            run_send(
+                &sqs,
+                &input?,
+                &files,
+                group.as_deref(),
+                skip_invalid,
+                routes.as_ref(),
+            )
+            .await
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("shelver: {err}");
-            ExitCode::from(AWS_FAILURE)
+        Command::Status => {
+            let buckets: Vec<(String, String)> = routes
+                .iter()
+                .flat_map(GenreRoutes::routes)
+                .map(|route| (route.genre.to_owned(), route.bucket.to_owned()))
+                .collect();
+            let s3 = shelver::aws::s3(&sdk, cli.endpoint_url.is_some());
+            let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+            let snapshot =
+                status(&sqs, &s3, &cloudwatch, &input?, &dead_letters?, &buckets).await?;
+            print_status(&snapshot);
+            Ok(())
         }
+        Command::Redrive { copy } => run_redrive(&sqs, &dead_letters?, &input?, copy).await,
     }
 }
 
@@ -80,29 +164,100 @@ async fn load(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+fn bar(message: &'static str, length: u64) -> ProgressBar {
+    let style =
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::new(length).with_style(style);
+    bar.set_message(message);
+    bar
+}
+
+async fn run_send(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    files: &[PathBuf],
+    group: Option<&str>,
+    skip_invalid: bool,
+    routes: Option<&GenreRoutes>,
+) -> Result<(), Failure> {
+    let (inputs, mut invalid) = read_inputs(files);
+    let mut valid = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match validate(&input.body, routes) {
+            Ok(()) => valid.push(input),
+            Err(reason) => invalid.push(shelver_cli::send::Invalid {
+                origin: input.origin,
+                reason,
+            }),
+        }
+    }
+    if routes.is_none() {
+        eprintln!("shelver: GENRE_BUCKETS is not set, so genres are not checked before sending");
+    }
+    if !invalid.is_empty() {
+        let report: Vec<String> = invalid.iter().map(ToString::to_string).collect();
+        let summary = format!(
+            "{} invalid record(s):\n  {}",
+            invalid.len(),
+            report.join("\n  ")
+        );
+        if !skip_invalid {
+            return Err(Failure::Invalid(format!(
+                "{summary}\nnothing was sent (use --skip-invalid to send the rest)"
+            )));
+        }
+        eprintln!("shelver: {summary}");
+    }
+
+    let progress = bar("sending", u64::try_from(valid.len()).unwrap_or(0));
+    let sent = send(sqs, queue_url, &valid, group, |done| {
+        progress.set_position(done);
+    })
+    .await;
+    progress.finish_and_clear();
+    let sent = sent?;
+    println!("sent {sent} record(s), skipped {} invalid", invalid.len());
+    Ok(())
+}
+
+fn print_status(snapshot: &shelver_cli::status::Status) {
+    let depth =
+        |d: &shelver::queue::Depth| format!("{} visible, {} in flight", d.visible, d.in_flight);
+    println!("input queue        {}", depth(&snapshot.input_queue));
+    println!("dead-letter queue  {}", depth(&snapshot.dead_letter_queue));
+    match snapshot.oldest_message_age {
+        Some(age) => println!("oldest message     {} s", age.as_secs()),
+        None => println!("oldest message     unknown (no CloudWatch data for the queue)"),
+    }
+    for (genre, bucket, count) in &snapshot.buckets {
+        match count {
+            Ok(count) => println!("{genre:<18} {count} object(s) in s3://{bucket}"),
+            Err(why) => println!("{genre:<18} s3://{bucket}: {why}"),
+        }
+    }
+}
+
 async fn run_redrive(
     sqs: &aws_sdk_sqs::Client,
     dead_letters: &str,
     input: &str,
     copy: bool,
-) -> Result<(), Error> {
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message("redriving");
+) -> Result<(), Failure> {
+    let progress = bar("redriving", 0);
     let moved = redrive(sqs, dead_letters, input, copy, |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
+        progress.set_length(total);
+        progress.set_position(done);
     })
-    .await?;
-    bar.finish_and_clear();
+    .await;
+    progress.finish_and_clear();
+    let moved = moved?;
     let how = match moved.method {
         Method::MoveTask => "an SQS message move task",
         Method::Copy => "copying one message at a time",
     };
     println!(
-        "moved {} dead letters back to the input queue, by {how}",
+        "moved {} dead letter(s) back to the input queue, by {how}",
         moved.messages
     );
     Ok(())

@@ -1,0 +1,190 @@
+//! The operator CLI against the emulator: send validates before sending,
+//! status reads the deployment, and failures name their cause with distinct
+//! exit codes.
+
+// Tests and their helpers fail by panicking.
+#![allow(clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::json;
+use shelver_tests::emulator::Stack;
+use shelver_tests::lambda_host::binary;
+
+fn book(id: usize, title: &str) -> String {
+    json!({"id": id.to_string(), "title": title, "author": "A", "year": 2000, "genre": "scifi", "summary": "S"})
+        .to_string()
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shelver-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a fixture");
+    path
+}
+
+/// Runs `shelver ARGS` against `stack`, with the emulator's credentials.
+async fn shelver(stack: &Stack, args: &[&str]) -> Output {
+    tokio::process::Command::new(binary("shelver"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &stack.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("INPUT_QUEUE_URL", &stack.resources.input_queue_url)
+        .env(
+            "DEAD_LETTER_QUEUE_URL",
+            &stack.resources.dead_letter_queue_url,
+        )
+        .env("GENRE_BUCKETS", stack.resources.genre_buckets())
+        .output()
+        .await
+        .expect("run shelver")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn send_checks_every_record_first_and_names_bad_ones_by_line() {
+    let stack = Stack::new("clisend").await;
+    let lines = [
+        book(1, "One"),
+        "{broken".into(),
+        book(3, "Three").replace("scifi", "horror"),
+    ];
+    let file = scratch("mixed.jsonl", &lines.join("\n"));
+    let path = file.to_string_lossy().into_owned();
+
+    let refused = shelver(&stack, &["send", &path]).await;
+
+    assert_eq!(refused.status.code(), Some(5), "{}", stderr(&refused));
+    let report = stderr(&refused);
+    assert!(
+        report.contains("mixed.jsonl:2: body is not valid JSON"),
+        "{report}"
+    );
+    assert!(
+        report.contains(r#"mixed.jsonl:3: field `genre` names unknown genre "horror""#),
+        "{report}"
+    );
+    assert!(report.contains("nothing was sent"), "{report}");
+    assert_eq!(stack.input_depth().await, 0);
+
+    let partial = shelver(&stack, &["send", "--skip-invalid", &path]).await;
+
+    assert_eq!(partial.status.code(), Some(0), "{}", stderr(&partial));
+    assert_eq!(stack.input_depth().await, 1);
+}
+
+#[tokio::test]
+async fn send_batches_records_and_groups_them_by_object_key() {
+    let stack = Stack::new("cligroups").await;
+    // 23 records, two of them writing the same file.
+    let mut records: Vec<String> = (0..22).map(|n| book(n, &format!("Title {n}"))).collect();
+    records.push(book(99, "Title 0"));
+    let file = scratch("many.json", &format!("[{}]", records.join(",")));
+
+    let sent = shelver(&stack, &["send", &file.to_string_lossy()]).await;
+
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("sent 23 record(s)"));
+    assert_eq!(stack.input_depth().await, 23);
+    let mut groups = std::collections::HashMap::new();
+    for _ in 0..10 {
+        for message in stack.receive_input(1).await {
+            let group = message
+                .attributes
+                .as_ref()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                        .cloned()
+                })
+                .expect("a group");
+            let body: serde_json::Value =
+                serde_json::from_str(message.body.as_deref().unwrap_or_default()).expect("JSON");
+            groups.insert(body["id"].as_str().unwrap_or_default().to_owned(), group);
+        }
+    }
+    assert_eq!(groups.len(), 23);
+    assert_eq!(groups["0"], groups["99"], "the same file, the same group");
+    assert_ne!(groups["0"], groups["1"]);
+}
+
+#[tokio::test]
+async fn status_reads_depths_and_object_counts() {
+    let stack = Stack::new("clistatus").await;
+    stack.send("g", &book(1, "Waiting")).await;
+    stack
+        .s3
+        .put_object()
+        .bucket(stack.bucket("scifi"))
+        .key("Already.json")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+        .send()
+        .await
+        .expect("put");
+
+    let output = shelver(&stack, &["status"]).await;
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("input queue        1 visible, 0 in flight"),
+        "{text}"
+    );
+    assert!(text.contains("dead-letter queue  0 visible"), "{text}");
+    assert!(text.contains("oldest message     unknown"), "{text}");
+    assert!(
+        text.contains(&format!("1 object(s) in s3://{}", stack.bucket("scifi"))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("0 object(s) in s3://{}", stack.bucket("romance"))),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn failures_are_named_with_their_own_exit_codes() {
+    let stack = Stack::new("clierrors").await;
+
+    let missing_file = shelver(&stack, &["send", "/nonexistent/books.json"]).await;
+    assert_eq!(missing_file.status.code(), Some(5));
+    assert!(stderr(&missing_file).contains("/nonexistent/books.json: cannot be read"));
+
+    let home = std::env::temp_dir().join(format!("shelver-no-creds-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("an empty home");
+    let no_credentials = tokio::process::Command::new(binary("shelver"))
+        .args(["status"])
+        .env_clear()
+        .env("HOME", &home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", &stack.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("INPUT_QUEUE_URL", &stack.resources.input_queue_url)
+        .env(
+            "DEAD_LETTER_QUEUE_URL",
+            &stack.resources.dead_letter_queue_url,
+        )
+        .output()
+        .await
+        .expect("run shelver");
+    assert_eq!(
+        no_credentials.status.code(),
+        Some(4),
+        "{}",
+        stderr(&no_credentials)
+    );
+    assert!(
+        stderr(&no_credentials)
+            .to_lowercase()
+            .contains("credentials"),
+        "{}",
+        stderr(&no_credentials)
+    );
+}
