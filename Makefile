@@ -1,5 +1,5 @@
 # Shelver's commands. `make run` and `make test` install what they need.
-.PHONY: run test soak setup clean
+.PHONY: run test soak bench setup clean
 
 ## run: the main job on this machine (LocalStack + both functions), until Ctrl-C
 run:
@@ -12,6 +12,10 @@ test:
 ## soak: the fault-injection proof at 10,000 records (about 3 minutes)
 soak:
 	scripts/soak.sh
+
+## bench: every benchmark side by side; writes BENCHMARKS.md and BENCHMARKS.png
+bench:
+	scripts/bench.sh
 
 ## setup: only install the pinned tools into .venv/
 setup:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the run and test commands need, pinned, into project-local
-# virtual environments under .venv/. Re-running is cheap: an environment is only
+# virtual environments under .venv/ (`setup.sh bench` adds the benchmark's). Re-running is cheap: an environment is only
 # rebuilt when its requirements file changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +24,9 @@ venv() {
   echo "$stamp" > "$dir/.stamp"
 }
 
-venv localstack
-venv tools
+# The environments named on the command line, or the two every command needs.
+for name in "${@:-localstack tools}"; do
+  for environment in $name; do
+    venv "$environment"
+  done
+done

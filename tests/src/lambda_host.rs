@@ -59,6 +59,7 @@ pub struct LambdaHost {
     exited: watch::Receiver<Option<ExitStatus>>,
     _kill: oneshot::Sender<()>,
     logs: Arc<std::sync::Mutex<String>>,
+    pid: Option<u32>,
     /// A shorter deadline for the next invocation only.
     next_timeout: std::sync::Mutex<Option<Duration>>,
     /// How long each invocation may run; reported to the function as its deadline.
@@ -95,6 +96,19 @@ impl LambdaHost {
     ///
     /// When the server cannot bind or the binary cannot start.
     pub async fn start(name: &str, env: &[(String, String)]) -> Self {
+        Self::start_binary(&binary(name), name, env).await
+    }
+
+    /// As [`LambdaHost::start`], for the binary at `path`.
+    ///
+    /// # Panics
+    ///
+    /// When the server cannot bind or the binary cannot start.
+    pub async fn start_binary(
+        path: &std::path::Path,
+        name: &str,
+        env: &[(String, String)],
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the Runtime API");
@@ -106,7 +120,7 @@ impl LambdaHost {
         });
         tokio::spawn(serve(listener, Arc::clone(&state)));
 
-        let mut child = Command::new(binary(name))
+        let mut child = Command::new(path)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -124,6 +138,7 @@ impl LambdaHost {
             .spawn()
             .expect("start the function binary");
 
+        let pid = child.id();
         let logs = Arc::new(std::sync::Mutex::new(String::new()));
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(collect(stdout, Arc::clone(&logs)));
@@ -152,6 +167,7 @@ impl LambdaHost {
             exited,
             _kill: kill,
             logs,
+            pid,
             next_timeout: std::sync::Mutex::new(None),
             timeout: Duration::from_secs(60),
         }
@@ -204,6 +220,17 @@ impl LambdaHost {
         if let Ok(mut next) = self.next_timeout.lock() {
             *next = Some(timeout);
         }
+    }
+
+    /// The function's peak resident memory so far, in KiB (`VmHWM`), while it
+    /// runs; `None` where `/proc` cannot tell.
+    #[must_use]
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Everything the function has written to stdout and stderr so far.

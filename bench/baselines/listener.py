@@ -1,0 +1,45 @@
+"""The original design, as its users would have built it: a listener that
+receives one message at a time with boto3, writes it, and deletes it.
+
+Prints {"messages": N, "seconds": S} when COUNT messages are done.
+"""
+
+import argparse
+import json
+import time
+
+import boto3
+from botocore.config import Config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--queue-url", required=True)
+    parser.add_argument("--buckets", required=True, help="genre=bucket,...")
+    parser.add_argument("--count", type=int, required=True)
+    args = parser.parse_args()
+
+    buckets = dict(pair.split("=", 1) for pair in args.buckets.split(","))
+    sqs = boto3.client("sqs", endpoint_url=args.endpoint)
+    s3 = boto3.client("s3", endpoint_url=args.endpoint, config=Config(s3={"addressing_style": "path"}))
+
+    done = 0
+    started = time.perf_counter()
+    while done < args.count:
+        reply = sqs.receive_message(QueueUrl=args.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1)
+        for message in reply.get("Messages", []):
+            book = json.loads(message["Body"])
+            s3.put_object(
+                Bucket=buckets[book["genre"].strip().lower()],
+                Key=f'{book["title"]}.json',
+                Body=json.dumps(book).encode(),
+                ContentType="application/json",
+            )
+            sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            done += 1
+    print(json.dumps({"messages": done, "seconds": time.perf_counter() - started}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+//! `shelver-bench`: every benchmark scenario, side by side, against one
+//! emulator in one run. `make bench` builds it in release mode, starts
+//! LocalStack, runs it, and draws the chart; see `BENCHMARKS.md`.
+//!
+//! ```text
+//! shelver-bench --python PATH --out DIR [--quick]
+//! ```
+//!
+//! Each scenario has a warm-up and several runs, alternating the contenders
+//! so drift in the machine's load hits them alike; it reports the median and
+//! the spread (min to max).
+
+// This is a terminal program: it reports progress on stderr.
+#![allow(clippy::print_stderr)]
+
+mod report;
+mod scenarios;
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+type Failure = Box<dyn std::error::Error>;
+
+/// Median, minimum and maximum of a series of runs.
+fn stats(runs: &[f64]) -> Value {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => f64::midpoint(sorted[n / 2 - 1], sorted[n / 2]),
+    };
+    json!({
+        "median": median,
+        "min": sorted.first().copied().unwrap_or_default(),
+        "max": sorted.last().copied().unwrap_or_default(),
+        "runs": runs,
+    })
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|at| args.get(at + 1))
+        .cloned()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let python = PathBuf::from(flag(&args, "--python").ok_or("--python PATH is required")?);
+    let out = PathBuf::from(flag(&args, "--out").unwrap_or_else(|| ".".into()));
+    let quick = args.iter().any(|a| a == "--quick");
+    let runs = if quick { 1 } else { 3 };
+    let release = std::env::current_exe()?
+        .parent()
+        .ok_or("the benchmark runs from target/release")?
+        .to_path_buf();
+
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    eprintln!("bench: {cores} cores, {runs} run(s) per scenario");
+
+    let throughput = scenarios::throughput(runs, if quick { 500 } else { 2_000 }).await?;
+    let baselines = scenarios::baselines(runs, &python, if quick { 100 } else { 500 }).await?;
+    let latency = scenarios::latency(if quick { 5 } else { 20 }).await?;
+    let cold_start = scenarios::cold_start(&release, if quick { 3 } else { 10 }).await?;
+    let memory = scenarios::memory(&release, if quick { 10 } else { 100 }).await?;
+    let sizes = scenarios::sizes(&release);
+
+    let results = json!({
+        "machine": {"cores": cores, "cpu": scenarios::cpu_model()},
+        "throughput": throughput,
+        "baselines": baselines,
+        "latency": latency,
+        "cold_start": cold_start,
+        "memory": memory,
+        "sizes": sizes,
+    });
+    std::fs::write(
+        out.join("BENCHMARKS.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    std::fs::write(out.join("BENCHMARKS.md"), report::render(&results))?;
+    eprintln!("bench: wrote {}", out.join("BENCHMARKS.md").display());
+    Ok(())
+}
