@@ -20,13 +20,15 @@ cargo lambda build --release --arm64 --output-format zip --locked "${args[@]}"
 
 printf '%-18s %12s %12s %8s\n' function bootstrap zip glibc
 for function in "${functions[@]}"; do
-  dir=target/lambda/$function
-  [[ -f "$dir/bootstrap" && -f "$dir/bootstrap.zip" ]] || { echo "package: $dir is incomplete" >&2; exit 1; }
-  needed=$(readelf --version-info --wide "$dir/bootstrap" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1)
+  # cargo-lambda zips the binary cargo built; the zip is what Lambda gets.
+  binary=target/aarch64-unknown-linux-gnu/release/$function
+  zip=target/lambda/$function/bootstrap.zip
+  [[ -f "$binary" && -f "$zip" ]] || { echo "package: $binary or $zip is missing" >&2; exit 1; }
+  needed=$(readelf --version-info --wide "$binary" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1)
   if [[ -n "$needed" ]] && [[ "$(printf '%s\n%s\n' "$needed" "$max_glibc" | sort -V | tail -n 1)" != "$max_glibc" ]]; then
     echo "package: $function needs glibc $needed, more than $max_glibc" >&2
     exit 1
   fi
   printf '%-18s %12s %12s %8s\n' "$function" \
-    "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")" "${needed:-static}"
+    "$(stat -c %s "$binary")" "$(stat -c %s "$zip")" "${needed:-static}"
 done
