@@ -410,24 +410,22 @@ pub async fn memory(release: &Path, batches: usize) -> Result<Value, Failure> {
 }
 
 /// Scenario 5: the arm64 release bootstraps and zips `scripts/package.sh`
-/// left in `target/lambda`.
+/// built.
 pub fn sizes(release: &Path) -> Value {
-    let lambda = release
-        .parent()
-        .map(|target| target.join("lambda"))
-        .unwrap_or_default();
+    let target = release.parent().map(Path::to_path_buf).unwrap_or_default();
     let size = |path: std::path::PathBuf| std::fs::metadata(path).map(|m| m.len()).ok();
     let mut sizes = serde_json::Map::new();
     for function in ["shelver-consumer", "shelver-http"] {
+        let binary = target
+            .join("aarch64-unknown-linux-gnu/release")
+            .join(function);
+        let zip = target.join("lambda").join(function).join("bootstrap.zip");
         sizes.insert(
             function.into(),
-            json!({
-                "bootstrap": size(lambda.join(function).join("bootstrap")),
-                "zip": size(lambda.join(function).join("bootstrap.zip")),
-            }),
+            json!({"bootstrap": size(binary), "zip": size(zip)}),
         );
     }
-    sizes.insert("target_zip".into(), json!(5 * 1024 * 1024));
+    sizes.insert("target_zip".into(), json!(5_000_000));
     Value::Object(sizes)
 }
 
