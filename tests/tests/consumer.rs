@@ -301,3 +301,39 @@ async fn a_redelivered_record_is_acknowledged_without_a_second_write() {
         .expect("list versions");
     assert_eq!(versions.versions().len(), 1, "one write, one version");
 }
+
+#[tokio::test]
+async fn a_bad_record_too_big_to_park_with_its_reason_is_parked_without_and_its_group_goes_on() {
+    let stack = Stack::new("bigpoison").await;
+    // An unknown genre, with a body just under SQS's 1 MiB limit: with its
+    // reason and origin attached it would no longer fit.
+    let mut record = book("0", "Huge", "horror");
+    record["summary"] = json!("");
+    let padding = shelver::dead_letter::MAX_MESSAGE_BYTES - record.to_string().len() - 40;
+    record["summary"] = json!("x".repeat(padding));
+    let huge = record.to_string();
+    assert!(huge.len() < shelver::dead_letter::MAX_MESSAGE_BYTES);
+    stack.send("g", &huge).await;
+    for n in 1..=9 {
+        stack
+            .send(
+                "g",
+                &book(&n.to_string(), &format!("After {n}"), "scifi").to_string(),
+            )
+            .await;
+    }
+    let function = LambdaHost::start(CONSUMER, &stack.function_env(&stack.endpoint)).await;
+
+    let mapping = mapping(&stack);
+    while mapping.poll_once(&function).await.expect("poll").is_some() {}
+
+    assert_eq!(
+        stack.keys(stack.bucket("scifi")).await.len(),
+        9,
+        "the group went on"
+    );
+    let parked = stack.dead_letters().await;
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body, huge, "parked unchanged");
+    assert_eq!(stack.input_depth().await, 0);
+}

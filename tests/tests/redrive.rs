@@ -137,3 +137,97 @@ async fn the_command_names_what_is_missing_or_unreachable() {
     let stderr = String::from_utf8_lossy(&unreachable.stderr);
     assert!(stderr.contains("GetQueueAttributes failed"), "{stderr}");
 }
+
+#[tokio::test]
+async fn copying_ends_even_while_a_consumer_parks_the_replays_again() {
+    let stack = Stack::new("copyloop").await;
+    for n in 1..=3 {
+        stack
+            .send(
+                "g",
+                &book(&n.to_string(), &format!("Still Horror {n}"), "horror"),
+            )
+            .await;
+    }
+    let env = stack.function_env(&stack.endpoint);
+    drain_through(&stack, &env).await;
+
+    // A consumer keeps running, unfixed: every replay is parked again.
+    let consumer = async {
+        let function = LambdaHost::start("shelver-consumer", &env).await;
+        let mut mapping = EventSourceMapping::new(
+            stack.sqs.clone(),
+            stack.resources.input_queue_url.clone(),
+            stack.resources.input_queue_arn.clone(),
+            "us-east-1".into(),
+        );
+        mapping.wait_seconds = 1;
+        loop {
+            mapping.poll_once(&function).await.expect("poll");
+        }
+    };
+    let redrive = tokio::time::timeout(
+        Duration::from_secs(60),
+        redrive(
+            &stack.sqs,
+            &stack.resources.dead_letter_queue_url,
+            &stack.resources.input_queue_url,
+            true,
+            |_, _| {},
+        ),
+    );
+    let moved = tokio::select! {
+        moved = redrive => moved.expect("the redrive ended").expect("redrive"),
+        () = consumer => unreachable!("the consumer loops forever"),
+    };
+
+    assert_eq!(
+        moved.messages, 3,
+        "only the letters parked before it started"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_old_version_does_not_replace_the_newer_one() {
+    let stack = Stack::new("oldversion").await;
+    let env = stack.function_env(&stack.endpoint);
+    // The first edition is parked (its genre is not shelved yet)...
+    stack
+        .send(
+            "dune",
+            &book("1", "Dune", "horror").replace("\"S\"", "\"first edition\""),
+        )
+        .await;
+    drain_through(&stack, &env).await;
+    // ...then the second edition is stored.
+    stack
+        .send(
+            "dune",
+            &book("1", "Dune", "romance").replace("\"S\"", "\"second edition\""),
+        )
+        .await;
+    drain_through(&stack, &env).await;
+
+    redrive(
+        &stack.sqs,
+        &stack.resources.dead_letter_queue_url,
+        &stack.resources.input_queue_url,
+        false,
+        |_, _| {},
+    )
+    .await
+    .expect("redrive");
+    let mut fixed = env.clone();
+    fixed.push(("GENRE_ALIASES".into(), "horror=romance".into()));
+    drain_through(&stack, &fixed).await;
+
+    let (body, _) = stack
+        .object(stack.bucket("romance"), "Dune.json")
+        .await
+        .expect("stored");
+    assert!(
+        body.contains("second edition"),
+        "the newer edition stays current: {body}"
+    );
+    assert!(stack.dead_letters().await.is_empty());
+}

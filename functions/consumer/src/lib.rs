@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use shelver::dead_letter::ATTR_SOURCE_SEQUENCE_NUMBER;
 use shelver::metrics::{self, BatchMetrics};
 use shelver::pipeline::Record;
 use shelver::step::Step;
@@ -97,7 +98,13 @@ fn record(index: usize, message: SqsMessage) -> Result<Record, Error> {
     Ok(Record {
         message_id,
         group_id: attributes.remove("MessageGroupId"),
-        sequence_number: attributes.remove("SequenceNumber"),
+        // A replayed dead letter keeps the sequence number it was first sent
+        // with, so versions of a book stay in order.
+        sequence_number: message
+            .message_attributes
+            .get(ATTR_SOURCE_SEQUENCE_NUMBER)
+            .and_then(|attribute| attribute.string_value.clone())
+            .or_else(|| attributes.remove("SequenceNumber")),
         body: message.body.unwrap_or_default(),
         receipt_handle: message.receipt_handle,
         sent_at: metrics::sent_at(attributes.get("SentTimestamp").map(String::as_str)),

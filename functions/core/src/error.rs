@@ -113,11 +113,13 @@ pub enum Error {
         key: String,
     },
 
-    /// A call to the input queue failed.
-    #[error("{operation} on the input queue failed: {source}")]
+    /// A call to a queue failed.
+    #[error("{operation} on queue {queue} failed: {source}")]
     Queue {
         /// The SQS operation.
         operation: &'static str,
+        /// The queue's name (the last part of its URL).
+        queue: String,
         /// The SDK's error.
         #[source]
         source: BoxError,
@@ -165,6 +167,35 @@ impl Error {
             source: source.into(),
         }
     }
+}
+
+impl Error {
+    /// The error and its sources as one line, cut to [`MAX_REASON_BYTES`]: what
+    /// goes into logs and dead letters.
+    #[must_use]
+    pub fn reason(&self) -> String {
+        shorten(&chain(self), MAX_REASON_BYTES)
+    }
+}
+
+/// Longest reason kept in a log line or a dead letter's attribute, in bytes.
+pub const MAX_REASON_BYTES: usize = 1024;
+
+/// An error and its sources as one line, each cause once, with no debug
+/// dumps: SDK errors print their whole raw response in debug form, which is
+/// neither readable nor safe to log.
+#[must_use]
+pub fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The name of a JSON value's type, as used in error messages.

@@ -19,15 +19,14 @@ use tracing::{Instrument as _, debug, info_span, warn};
 use crate::book::Book;
 use crate::dead_letter::{DeadLetter, DeadLetterQueue};
 use crate::document::{Document, Provenance};
-use crate::error::{Error, shorten};
+use crate::error::Error;
 use crate::genre::GenreRoutes;
 use crate::key::ObjectKey;
 use crate::queue::Heartbeat;
 use crate::step::{Step, Unchanged};
 use crate::store::{ObjectStore, Write, put_book};
 
-/// Longest reason kept in a log line or a dead letter's attribute, in bytes.
-pub const MAX_REASON_BYTES: usize = 1024;
+pub use crate::error::MAX_REASON_BYTES;
 
 /// One message, as either function receives it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -266,6 +265,7 @@ impl<S: ObjectStore, D: DeadLetterQueue, P: Step> Pipeline<S, D, P> {
             group_id: record.group_id.as_deref(),
             body: &record.body,
             reason: &reason,
+            sequence_number: record.sequence_number.as_deref(),
         };
         match self.dead_letters.send(letter).await {
             Ok(()) => {
@@ -301,24 +301,6 @@ impl<S: ObjectStore, D: DeadLetterQueue, P: Step> Pipeline<S, D, P> {
         )
         .await?;
         Ok((placement.bucket.to_owned(), key, write))
-    }
-}
-
-impl Error {
-    /// The error and its sources as one line, cut to [`MAX_REASON_BYTES`]: what
-    /// goes into logs and dead letters.
-    #[must_use]
-    pub fn reason(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text = format!("{text}: {cause_text}");
-            }
-            source = cause.source();
-        }
-        shorten(&text, MAX_REASON_BYTES)
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::{debug, warn};
 
+use crate::dead_letter::ATTR_SOURCE_SEQUENCE_NUMBER;
 use crate::error::Error;
 use crate::pipeline::Record;
 
@@ -69,9 +70,10 @@ impl InputQueue {
             .wait_time_seconds(clamp_i32(wait_seconds.min(20) as usize))
             .visibility_timeout(clamp_i32(visibility_seconds as usize))
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names(ATTR_SOURCE_SEQUENCE_NUMBER)
             .send()
             .await
-            .map_err(|err| queue_error("ReceiveMessage", err))?;
+            .map_err(|err| queue_error("ReceiveMessage", &self.url, err))?;
         Ok(output
             .messages
             .unwrap_or_default()
@@ -103,7 +105,7 @@ impl InputQueue {
                 .set_entries(Some(entries.collect()))
                 .send()
                 .await
-                .map_err(|err| queue_error("DeleteMessageBatch", err))?;
+                .map_err(|err| queue_error("DeleteMessageBatch", &self.url, err))?;
             failed += output.failed.len();
         }
         if failed > 0 {
@@ -141,7 +143,7 @@ impl InputQueue {
                 .set_entries(Some(entries.collect()))
                 .send()
                 .await
-                .map_err(|err| queue_error("ChangeMessageVisibilityBatch", err))?;
+                .map_err(|err| queue_error("ChangeMessageVisibilityBatch", &self.url, err))?;
         }
         Ok(())
     }
@@ -222,7 +224,7 @@ pub async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> Result<Depth, Err
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
-        .map_err(|err| queue_error("GetQueueAttributes", err))?;
+        .map_err(|err| queue_error("GetQueueAttributes", url, err))?;
     let attributes = output.attributes.unwrap_or_default();
     let count = |name: &QueueAttributeName| {
         attributes
@@ -238,10 +240,12 @@ pub async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> Result<Depth, Err
 
 fn queue_error(
     operation: &'static str,
+    url: &str,
     err: impl std::error::Error + Send + Sync + 'static,
 ) -> Error {
     Error::Queue {
         operation,
+        queue: url.rsplit('/').next().unwrap_or(url).to_owned(),
         source: Box::new(err),
     }
 }
@@ -258,7 +262,14 @@ fn received(message: Message) -> Option<Received> {
         record: Record {
             message_id: message.message_id?,
             group_id: attributes.remove(&MessageSystemAttributeName::MessageGroupId),
-            sequence_number: attributes.remove(&MessageSystemAttributeName::SequenceNumber),
+            // A replayed dead letter keeps the sequence number it was first
+            // sent with, so versions of a book stay in order.
+            sequence_number: message
+                .message_attributes
+                .as_ref()
+                .and_then(|all| all.get(ATTR_SOURCE_SEQUENCE_NUMBER))
+                .and_then(|attribute| attribute.string_value.clone())
+                .or_else(|| attributes.remove(&MessageSystemAttributeName::SequenceNumber)),
             body: message.body.unwrap_or_default(),
             receipt_handle: message.receipt_handle.clone(),
             sent_at: crate::metrics::sent_at(

@@ -5,9 +5,11 @@
 //! decides what happened:
 //!
 //! - same book id and same content: a duplicate delivery, acknowledged as is;
-//! - same book id, other content: a newer version of the book, written over the
-//!   old one only if that one is still current (`If-Match` on its `ETag`);
-//!   the buckets are versioned, so the old version stays readable;
+//! - same book id, other content: another version of the book. If it was sent
+//!   later (a higher sequence number), it is written over the old one, only if
+//!   that one is still current (`If-Match` on its `ETag`); the buckets are
+//!   versioned, so the old version stays readable. If it was sent earlier (a
+//!   dead letter replayed after a newer version was stored), it is dropped;
 //! - another book id: two books share a title. The newcomer goes to
 //!   `Title [id].json` under the same rules, so neither book is lost (and on
 //!   to `Title [id] (2).json` and further in the rare case that another
@@ -18,7 +20,9 @@ use std::future::Future;
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::document::{CONTENT_TYPE, Document, META_BOOK_ID, META_BOOK_SHA256};
+use crate::document::{
+    CONTENT_TYPE, Document, META_BOOK_ID, META_BOOK_SHA256, META_SEQUENCE_NUMBER,
+};
 use crate::error::Error;
 use crate::key::ObjectKey;
 
@@ -77,6 +81,9 @@ pub enum Write {
     Duplicate,
     /// A newer version of the same book replaced the current one.
     Replaced,
+    /// The stored version of the book is newer (a later sequence number):
+    /// this older one, replayed late, is acknowledged and not written.
+    Superseded,
 }
 
 /// Stores a book's document under the key rule described in this module.
@@ -127,6 +134,20 @@ async fn settle<S: ObjectStore>(
     }
     if existing.metadata.get(META_BOOK_SHA256) == document.metadata.get(META_BOOK_SHA256) {
         return Ok(Some(Write::Duplicate));
+    }
+    // Versions are ordered by the sequence number of the message that first
+    // carried them (a replayed dead letter keeps its original one), not by
+    // arrival: an old version replayed late must not replace a newer one.
+    let sequence = |metadata: &HashMap<String, String>| {
+        metadata
+            .get(META_SEQUENCE_NUMBER)
+            .and_then(|n| n.parse::<u128>().ok())
+    };
+    if let (Some(incoming), Some(stored)) =
+        (sequence(&document.metadata), sequence(&existing.metadata))
+        && incoming < stored
+    {
+        return Ok(Some(Write::Superseded));
     }
 
     let changed = || {
@@ -240,7 +261,7 @@ mod tests {
 
     use super::*;
     use crate::book::Book;
-    use crate::document::Provenance;
+    use crate::document::{META_SEQUENCE_NUMBER, Provenance};
     use crate::fakes::MemoryStore;
 
     fn document(id: &str, summary: &str) -> Document {
@@ -321,6 +342,52 @@ mod tests {
             |(key, write)| key.as_str() == "Y [2] (2).json" && write == Write::Duplicate
         ));
         assert_eq!(store.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_older_version_replayed_late_does_not_replace_a_newer_one() {
+        let store = MemoryStore::default();
+        let version = |summary: &str, sequence: &str| {
+            let mut document = document("1", summary);
+            document
+                .metadata
+                .insert(META_SEQUENCE_NUMBER.into(), sequence.into());
+            document
+        };
+
+        put_book(
+            &store,
+            "shelf",
+            "Dune",
+            "1",
+            &version("second edition", "200"),
+        )
+        .await
+        .expect("stored");
+        let late = put_book(
+            &store,
+            "shelf",
+            "Dune",
+            "1",
+            &version("first edition", "100"),
+        )
+        .await;
+        let newer = put_book(
+            &store,
+            "shelf",
+            "Dune",
+            "1",
+            &version("third edition", "300"),
+        )
+        .await;
+
+        assert_eq!(late.map(|(_, write)| write).ok(), Some(Write::Superseded));
+        assert_eq!(newer.map(|(_, write)| write).ok(), Some(Write::Replaced));
+        assert!(
+            store
+                .body("shelf", "Dune.json")
+                .is_some_and(|b| b.contains("third edition"))
+        );
     }
 
     #[tokio::test]

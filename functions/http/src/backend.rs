@@ -76,10 +76,7 @@ async fn timed<T>(check: impl Future<Output = Result<T, String>>) -> Result<T, S
 }
 
 fn describe(err: &impl std::error::Error) -> String {
-    shelver::error::shorten(
-        &aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
-        300,
-    )
+    shelver::error::shorten(&shelver::error::chain(err), 300)
 }
 
 impl Backend for AwsBackend {

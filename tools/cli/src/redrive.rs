@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use shelver::dead_letter::{ATTR_REASON, ATTR_SOURCE_MESSAGE_ID};
+use shelver::dead_letter::ATTR_REASON;
 
 use crate::Error;
 
@@ -125,6 +125,11 @@ async fn copy_all(
     total: u64,
     progress: &impl Fn(u64, u64),
 ) -> Result<u64, Error> {
+    // Only letters already parked when the redrive starts are moved: a
+    // consumer may park some again meanwhile, and chasing those would never
+    // end. Newer ones are held hidden until the end, then handed back.
+    let started = std::time::SystemTime::now();
+    let mut held = Vec::new();
     let mut moved = 0;
     loop {
         let batch = sqs
@@ -132,7 +137,9 @@ async fn copy_all(
             .queue_url(dead_letter_url)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
+            .visibility_timeout(300)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .message_attribute_names("All")
             .send()
             .await
@@ -140,46 +147,77 @@ async fn copy_all(
             .messages
             .unwrap_or_default();
         if batch.is_empty() {
-            return Ok(moved);
+            break;
         }
         for message in batch {
-            let id = message.message_id.clone().unwrap_or_default();
-            let group = message
-                .attributes
-                .as_ref()
-                .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId).cloned())
-                .unwrap_or_else(|| id.clone());
-            // The reason belonged to the failed attempt; a new failure gets a
-            // new one.
-            let attributes = message.message_attributes.clone().map(|mut all| {
-                all.remove(ATTR_REASON);
-                all.remove(ATTR_SOURCE_MESSAGE_ID);
-                all
-            });
-            sqs.send_message()
-                .queue_url(input_url)
-                .message_body(message.body.clone().unwrap_or_default())
-                .message_group_id(group)
-                .message_deduplication_id(
-                    format!("redrive-{id}")
-                        .chars()
-                        .take(128)
-                        .collect::<String>(),
-                )
-                .set_message_attributes(attributes.filter(|a| !a.is_empty()))
-                .send()
-                .await
-                .map_err(|e| Error::aws("SendMessage", e))?;
-            sqs.delete_message()
-                .queue_url(dead_letter_url)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| Error::aws("DeleteMessage", e))?;
+            let system = message.attributes.clone().unwrap_or_default();
+            let sent = shelver::metrics::sent_at(
+                system
+                    .get(&MessageSystemAttributeName::SentTimestamp)
+                    .map(String::as_str),
+            );
+            if sent.is_some_and(|sent| sent >= started) {
+                held.extend(message.receipt_handle);
+                continue;
+            }
+            copy_one(sqs, dead_letter_url, input_url, message).await?;
             moved += 1;
             progress(moved, total.max(moved));
         }
     }
+    if !held.is_empty() {
+        let handles: Vec<&str> = held.iter().map(String::as_str).collect();
+        shelver::queue::InputQueue::new(sqs.clone(), dead_letter_url.to_owned())
+            .set_visibility(&handles, 0)
+            .await
+            .map_err(|e| Error::Aws {
+                operation: "ChangeMessageVisibilityBatch",
+                detail: e.reason(),
+            })?;
+    }
+    Ok(moved)
+}
+
+/// Sends one dead letter to the input queue with its group, then deletes it:
+/// a crash in between duplicates it, never loses it.
+async fn copy_one(
+    sqs: &aws_sdk_sqs::Client,
+    dead_letter_url: &str,
+    input_url: &str,
+    message: aws_sdk_sqs::types::Message,
+) -> Result<(), Error> {
+    let id = message.message_id.clone().unwrap_or_default();
+    let group = message
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId).cloned())
+        .unwrap_or_else(|| id.clone());
+    // The reason belonged to the failed attempt; a new failure gets a new one.
+    let attributes = message.message_attributes.clone().map(|mut all| {
+        all.remove(ATTR_REASON);
+        all
+    });
+    sqs.send_message()
+        .queue_url(input_url)
+        .message_body(message.body.clone().unwrap_or_default())
+        .message_group_id(group)
+        .message_deduplication_id(
+            format!("redrive-{id}")
+                .chars()
+                .take(128)
+                .collect::<String>(),
+        )
+        .set_message_attributes(attributes.filter(|a| !a.is_empty()))
+        .send()
+        .await
+        .map_err(|e| Error::aws("SendMessage", e))?;
+    sqs.delete_message()
+        .queue_url(dead_letter_url)
+        .receipt_handle(message.receipt_handle.unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| Error::aws("DeleteMessage", e))?;
+    Ok(())
 }
 
 async fn arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Error> {

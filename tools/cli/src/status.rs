@@ -97,7 +97,7 @@ async fn count_objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<u64, Str
             .set_continuation_token(token)
             .send()
             .await
-            .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| shelver::error::shorten(&shelver::error::chain(&e), 300))?;
         count += u64::try_from(page.key_count.unwrap_or_default()).unwrap_or(0);
         match page.next_continuation_token {
             Some(next) => token = Some(next),

@@ -31,7 +31,7 @@ impl Error {
     pub fn aws(operation: &'static str, error: impl std::error::Error) -> Self {
         Self::Aws {
             operation,
-            detail: aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+            detail: shelver::error::shorten(&shelver::error::chain(&error), 500),
         }
     }
 }
