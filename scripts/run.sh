@@ -3,7 +3,8 @@
 # under cargo-lambda's local runtime on 127.0.0.1:9000, and a stand-in for the
 # SQS event source mapping feeding the consumer. Sends the sample records in
 # events/books/, prints where each one went, and serves until Ctrl-C, which
-# stops everything this script started.
+# stops everything this script started. SHELVER_MAPPING=off leaves the queue
+# alone, for trying the HTTP function's drain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,9 @@ cleanup() {
   echo "run: stopped"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C is how a run ends: a clean stop, not an error.
+trap 'exit 0' INT
+trap 'exit 143' TERM
 
 scripts/localstack.sh start "$state" "$emulator_port"
 target/debug/shelver-local provision --env-file "$state/functions.env"
@@ -60,7 +63,11 @@ source "$state/functions.env"
 set +a
 # In the background, so that this shell hears Ctrl-C (or a TERM) at once and
 # runs its clean-up.
+mapping=()
+if [[ "${SHELVER_MAPPING:-on}" == off ]]; then
+  mapping=(--no-poll)
+fi
 target/debug/shelver-local map --invoke "http://127.0.0.1:$invoke_port" \
-  --function shelver-consumer --send events/books &
+  --function shelver-consumer --send events/books "${mapping[@]}" &
 map_pid=$!
 wait "$map_pid"

@@ -14,5 +14,5 @@ cargo build --workspace --bins --locked
 scripts/localstack.sh start "$state" "$port"
 SHELVER_TEST_ENDPOINT="http://127.0.0.1:$port" \
   SHELVER_PROOF_MESSAGES="${SHELVER_PROOF_MESSAGES:-10000}" \
-  cargo test --locked -p shelver-tests --test proof -- --nocapture 2>&1 \
+  cargo test --workspace --locked --test proof -- --nocapture 2>&1 \
   | grep -v '^\[function\]'

@@ -63,9 +63,7 @@ impl Document {
             book,
             message_id: provenance.message_id,
             sequence_number: provenance.sequence_number,
-            processed_at: DateTime::from(provenance.processed_at)
-                .fmt(Format::DateTime)
-                .unwrap_or_default(),
+            processed_at: timestamp(provenance.processed_at),
         };
         // A struct of strings and an integer always serializes.
         let body = serde_json::to_vec_pretty(&stored).unwrap_or_default();
@@ -80,6 +78,24 @@ impl Document {
         }
         Self { body, metadata }
     }
+}
+
+/// RFC 3339 in UTC with exactly three fraction digits
+/// (`2026-12-04T17:02:11.467Z`), so timestamps sort as text.
+#[must_use]
+pub fn timestamp(time: SystemTime) -> String {
+    let since_epoch = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    let whole = DateTime::from_secs(seconds)
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
+    format!(
+        "{}.{:03}Z",
+        whole.trim_end_matches('Z'),
+        since_epoch.subsec_millis()
+    )
 }
 
 /// The hex SHA-256 of a book's canonical JSON (fields in declaration order).
@@ -132,8 +148,18 @@ mod tests {
         assert_eq!(json["title"], "LoremIpsum");
         assert_eq!(json["message_id"], "m-1");
         assert_eq!(json["sequence_number"], "18870000000000000001");
-        assert_eq!(json["processed_at"], "2027-01-15T08:00:00Z");
+        assert_eq!(json["processed_at"], "2027-01-15T08:00:00.000Z");
         assert_eq!(document.metadata[META_BOOK_ID], "12345");
+    }
+
+    #[test]
+    fn timestamps_always_carry_three_fraction_digits() {
+        let at =
+            |millis: u64| timestamp(UNIX_EPOCH + Duration::from_millis(1_800_000_000_000 + millis));
+
+        assert_eq!(at(467), "2027-01-15T08:00:00.467Z");
+        assert_eq!(at(40), "2027-01-15T08:00:00.040Z");
+        assert!(at(40) < at(467));
     }
 
     #[test]

@@ -95,7 +95,9 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
             break;
         }
         let wanted = (limits.max_messages - report.received).min(BATCH_LIMIT);
-        let wait = u32::try_from(left.min(POLL_WAIT).as_secs()).unwrap_or(0);
+        // Rounded up: a budget under a second still long-polls. No record
+        // starts after the deadline, so the extra wait costs at most a second.
+        let wait = u32::try_from(left.min(POLL_WAIT).as_millis().div_ceil(1000)).unwrap_or(0);
         let hide_for = u32::try_from((left + RETRY_DELAY).as_secs()).unwrap_or(u32::MAX);
         let batch = queue.receive(wanted, wait, hide_for).await?;
         if batch.is_empty() {

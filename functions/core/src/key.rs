@@ -104,7 +104,7 @@ impl ObjectKey {
 fn file_name(text: &str, field: &'static str) -> Result<String, Error> {
     let composed: String = text.nfc().collect();
     let name: String = composed
-        .trim()
+        .trim_matches(|c: char| c.is_whitespace() || invisible(c))
         .chars()
         .map(|c| {
             if c == '/' || c == '\\' {
@@ -126,6 +126,12 @@ fn file_name(text: &str, field: &'static str) -> Result<String, Error> {
             reason: format!("character {bad:?} would reorder or break the displayed name"),
         });
     }
+    if let Some(bad) = name.chars().find(|c| hides(*c)) {
+        return Err(Error::InvalidField {
+            field,
+            reason: format!("invisible character {bad:?} would make the name look like another"),
+        });
+    }
     Ok(name)
 }
 
@@ -133,6 +139,23 @@ fn file_name(text: &str, field: &'static str) -> Result<String, Error> {
 /// display as something else), and the line and paragraph separators.
 fn reorders_or_breaks(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Invisible characters that have no use inside a title but to make it look
+/// like another: zero-width space, word joiner and invisible operators, the
+/// byte-order mark, the Mongolian vowel separator.
+fn hides(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{180e}'
+    )
+}
+
+/// Invisible characters trimmed from both ends like whitespace: at an edge
+/// they only hide. Inside a title, the joiners (emoji, Indic and Persian
+/// scripts) and the direction marks (right-to-left text) stay.
+fn invisible(c: char) -> bool {
+    hides(c) || matches!(c, '\u{00ad}' | '\u{061c}' | '\u{200c}'..='\u{200f}')
 }
 
 impl fmt::Display for ObjectKey {
@@ -242,6 +265,21 @@ mod tests {
             key("family \u{1f468}\u{200d}\u{1f469}"),
             Ok("family \u{1f468}\u{200d}\u{1f469}.json".into())
         );
+    }
+
+    #[test]
+    fn invisible_characters_cannot_make_a_lookalike_key() {
+        assert_eq!(
+            key("\u{feff}Foundation"),
+            key("Foundation"),
+            "trimmed at the edges"
+        );
+        assert_eq!(key("Foundation\u{200f}\u{200b}"), key("Foundation"));
+        assert_eq!(key("\u{200b}"), Err("field `title` is empty".into()));
+        assert!(key("Found\u{200b}ation").is_err_and(|e| e.contains("invisible character")));
+        // Inside a title, joiners and direction marks have real uses.
+        assert!(key("\u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{200f} world").is_ok());
+        assert!(key("\u{1f468}\u{200d}\u{1f469}").is_ok());
     }
 
     #[test]

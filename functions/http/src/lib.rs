@@ -205,15 +205,21 @@ fn route_path(request: &Request) -> String {
 fn drain_limits(request: &Request, now: SystemTime) -> Result<DrainLimits, String> {
     let query = request.query_string_parameters();
     let whole = |name: &str| -> Result<Option<u64>, String> {
-        match query.first(name) {
-            None => Ok(None),
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(value) if value > 0 => Ok(Some(value)),
-                _ => Err(format!(
-                    "query parameter `{name}` must be a whole number from 1, found {:?}",
-                    shelver::error::shorten(raw, 32)
-                )),
-            },
+        let values = query.all(name).unwrap_or_default();
+        let raw = match values.as_slice() {
+            [] => return Ok(None),
+            [raw] => raw.trim(),
+            _ => return Err(format!("query parameter `{name}` is given more than once")),
+        };
+        let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+        match raw.parse::<u64>() {
+            Ok(value) if value > 0 => Ok(Some(value)),
+            // Too many digits for u64: far above every cap anyway.
+            Err(_) if digits => Ok(Some(u64::MAX)),
+            _ => Err(format!(
+                "query parameter `{name}` must be a whole number from 1, found {:?}",
+                shelver::error::shorten(raw, 32)
+            )),
         }
     };
     let max_seconds = whole("max_seconds")?;

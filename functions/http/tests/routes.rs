@@ -212,6 +212,30 @@ async fn a_malformed_query_value_gets_400_naming_the_parameter() {
 }
 
 #[tokio::test]
+async fn a_repeated_parameter_is_refused_and_a_huge_one_is_capped() {
+    let backend = Recording::default();
+
+    let repeated = handle(&backend, v2("POST", "/", "max_seconds=5&max_seconds=abc")).await;
+    let huge = handle(
+        &backend,
+        v2("POST", "/", "max_messages=99999999999999999999999"),
+    )
+    .await;
+
+    assert_eq!(repeated.status(), 400);
+    assert!(
+        body(&repeated)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("`max_seconds` is given more than once"))
+    );
+    assert_eq!(huge.status(), 200);
+    assert_eq!(
+        backend.drains.lock().expect("not poisoned")[0].max_messages,
+        shelver_http::DEFAULT_MAX_MESSAGES
+    );
+}
+
+#[tokio::test]
 async fn post_drains_within_the_requested_limits() {
     let backend = Recording::default();
 

@@ -101,7 +101,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let routes = match cli.genre_buckets.as_deref() {
+    // An empty setting is a missing one.
+    let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let routes = match given(cli.genre_buckets).as_deref() {
         Some(spec) => Some(
             GenreRoutes::parse(
                 ("GENRE_BUCKETS", spec),
@@ -114,10 +116,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         ),
         None => None,
     };
-    let input = cli.queue_url.ok_or(Failure::Missing(
+    let input = given(cli.queue_url).ok_or(Failure::Missing(
         "no input queue: pass --queue-url or set INPUT_QUEUE_URL",
     ));
-    let dead_letters = cli.dead_letter_queue_url.ok_or(Failure::Missing(
+    let dead_letters = given(cli.dead_letter_queue_url).ok_or(Failure::Missing(
         "no dead-letter queue: pass --dead-letter-queue-url or set DEAD_LETTER_QUEUE_URL",
     ));
     let sdk = load(cli.endpoint_url.as_deref()).await;

@@ -3,9 +3,10 @@
 //! ```text
 //! shelver-local provision --env-file PATH
 //!     create the queues and buckets, write the functions' environment to PATH
-//! shelver-local map --invoke URL [--function NAME] [--send DIR]
+//! shelver-local map --invoke URL [--function NAME] [--send DIR] [--no-poll]
 //!     send DIR's sample records, then feed the input queue to the consumer
-//!     until Ctrl-C, printing where each record went
+//!     until Ctrl-C, printing where each record went (with --no-poll, only
+//!     send: the queue is left for the HTTP function's drain)
 //! ```
 //!
 //! It talks to whatever `AWS_ENDPOINT_URL` names (the run command points it
@@ -25,7 +26,7 @@ use shelver_local::whereabouts::locate;
 
 const USAGE: &str = "usage:
   shelver-local provision --env-file PATH
-  shelver-local map --invoke URL [--function NAME] [--send DIR]";
+  shelver-local map --invoke URL [--function NAME] [--send DIR] [--no-poll]";
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -128,6 +129,13 @@ async fn run_map(args: &[String]) -> Result<(), Failure> {
         labels = send_samples(&aws.sqs, &queue_url, Path::new(dir)).await?;
     }
 
+    if args.iter().any(|arg| arg == "--no-poll") {
+        println!(
+            "not feeding the queue to {function}: drain it with POST / on the HTTP function; Ctrl-C stops"
+        );
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
     let mapping =
         EventSourceMapping::new(aws.sqs.clone(), queue_url, queue_arn, aws.region.clone());
     let consumer = InvokeApi::new(invoke, function)?;
