@@ -240,6 +240,11 @@ fn the_drain_routes_accept_iam_callers_only_and_health_is_public() {
         "AWS_IAM"
     );
     assert_eq!(
+        route("HEAD", "/")["Properties"]["Auth"]["Authorizer"],
+        "AWS_IAM"
+    );
+    assert!(route("HEAD", "/health")["Properties"]["Auth"].is_null());
+    assert_eq!(
         route("POST", "/")["Properties"]["Auth"]["Authorizer"],
         "AWS_IAM"
     );
@@ -292,12 +297,25 @@ fn no_role_allows_a_wildcard_action_or_resource() {
             assert!(!action.contains('*'), "{role} allows {action}");
         }
         for resource in as_list(&statement["Resource"]) {
-            // Resources are references to this stack's resources, or ARNs
-            // built from them, never a bare or service-wide wildcard.
-            assert!(
-                tagged(resource).is_some(),
-                "{role} allows a literal resource {resource:?}"
-            );
+            // Resources are this stack's own resources: a reference (a log
+            // group's ARN ends in `:*`, its streams), or the objects of one of
+            // its buckets (`${Bucket.Arn}/*`). Nothing literal, nothing wider.
+            let (tag, inner) = tagged(resource)
+                .unwrap_or_else(|| panic!("{role} allows a literal resource {resource:?}"));
+            if tag == "Sub" {
+                let text = inner.as_str().unwrap_or_default();
+                let bucket = text
+                    .strip_prefix("${")
+                    .and_then(|rest| rest.strip_suffix(".Arn}/*"))
+                    .unwrap_or_else(|| panic!("{role} allows {text}"));
+                assert_eq!(
+                    at(&template, &format!("Resources/{bucket}/Type")),
+                    "AWS::S3::Bucket",
+                    "{role}: {text}"
+                );
+            } else {
+                assert_eq!(tag, "GetAtt", "{role}: {resource:?}");
+            }
         }
     }
     for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
