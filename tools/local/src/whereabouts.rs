@@ -26,6 +26,13 @@ pub enum Whereabouts {
         /// The key.
         key: String,
     },
+    /// A newer version of the book is at `bucket/key`; this one was dropped.
+    Superseded {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
     /// Acknowledged without an object: parked in the dead-letter queue.
     DeadLettered {
         /// The rejection reason, when the record's own content explains it;
@@ -49,6 +56,12 @@ impl fmt::Display for Whereabouts {
                 write!(
                     f,
                     "unchanged -> s3://{bucket}/{key} already holds this book"
+                )
+            }
+            Self::Superseded { bucket, key } => {
+                write!(
+                    f,
+                    "unchanged -> s3://{bucket}/{key} holds a newer version of this book"
                 )
             }
             Self::DeadLettered {
@@ -136,8 +149,12 @@ pub async fn locate(
         if found(META_MESSAGE_ID, message_id) {
             return Whereabouts::Stored { bucket, key };
         }
-        if found(META_BOOK_ID, &book.id) && found(META_BOOK_SHA256, &hash) {
-            return Whereabouts::AlreadyStored { bucket, key };
+        if found(META_BOOK_ID, &book.id) {
+            return if found(META_BOOK_SHA256, &hash) {
+                Whereabouts::AlreadyStored { bucket, key }
+            } else {
+                Whereabouts::Superseded { bucket, key }
+            };
         }
     }
     // Valid, acknowledged, yet in no candidate key: the consumer parked it
