@@ -3,7 +3,7 @@
 //! LocalStack, runs it, and draws the chart; see `BENCHMARKS.md`.
 //!
 //! ```text
-//! shelver-bench --python PATH --out DIR [--quick]
+//! shelver-bench --python PATH --out DIR [--quick] [--only SCENARIO,...]
 //! ```
 //!
 //! Each scenario has a warm-up and several runs, alternating the contenders
@@ -61,11 +61,38 @@ async fn main() -> Result<(), Failure> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     eprintln!("bench: {cores} cores, {runs} run(s) per scenario");
 
-    let throughput = scenarios::throughput(runs, if quick { 500 } else { 2_000 }).await?;
-    let baselines = scenarios::baselines(runs, &python, if quick { 100 } else { 500 }).await?;
-    let latency = scenarios::latency(if quick { 5 } else { 20 }).await?;
-    let cold_start = scenarios::cold_start(&release, if quick { 3 } else { 10 }).await?;
-    let memory = scenarios::memory(&release, if quick { 10 } else { 100 }).await?;
+    // `--only a,b` runs a subset (for profiling); the report wants them all.
+    let only = flag(&args, "--only");
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|list| list.split(',').any(|n| n == name))
+    };
+    let skipped = || json!(null);
+    let throughput = if wanted("throughput") {
+        scenarios::throughput(runs, if quick { 500 } else { 2_000 }).await?
+    } else {
+        skipped()
+    };
+    let baselines = if wanted("baselines") {
+        scenarios::baselines(runs, &python, if quick { 100 } else { 500 }).await?
+    } else {
+        skipped()
+    };
+    let latency = if wanted("latency") {
+        scenarios::latency(if quick { 5 } else { 20 }).await?
+    } else {
+        skipped()
+    };
+    let cold_start = if wanted("cold_start") {
+        scenarios::cold_start(&release, if quick { 3 } else { 10 }).await?
+    } else {
+        skipped()
+    };
+    let memory = if wanted("memory") {
+        scenarios::memory(&release, if quick { 10 } else { 100 }).await?
+    } else {
+        skipped()
+    };
     let sizes = scenarios::sizes(&release);
 
     let results = json!({

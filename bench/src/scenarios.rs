@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shelver::{Config, Pipeline, S3Store, SqsDeadLetters};
-use shelver_local::mapping::{EventSourceMapping, Invoke};
+use shelver_local::mapping::Invoke;
 use shelver_tests::api_gateway;
 use shelver_tests::emulator::{Stack, sdk_config};
 use shelver_tests::lambda_host::LambdaHost;
@@ -48,17 +48,6 @@ async fn fill(stack: &Stack, messages: usize, groups: usize) {
                 stack.send_in_order(&format!("g{group}"), bodies).await
             });
     join_all(sends).await;
-}
-
-fn mapping(stack: &Stack) -> EventSourceMapping {
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
-    mapping
 }
 
 async fn pipeline(stack: &Stack) -> Pipeline<S3Store, SqsDeadLetters> {
@@ -121,7 +110,7 @@ async fn drive<I: Invoke>(
     let done = AtomicUsize::new(0);
     let started = Instant::now();
     let loops = (0..pollers).map(|_| {
-        let mapping = mapping(stack);
+        let mapping = stack.mapping();
         let done = &done;
         async move {
             while done.load(Ordering::Relaxed) < messages {
@@ -261,7 +250,7 @@ pub async fn latency(iterations: usize) -> Result<Value, Failure> {
     eprintln!("bench: batch latency, {iterations} iterations");
     let stack = Stack::new("benchlat").await;
     let pipeline = pipeline(&stack).await;
-    let mapping = mapping(&stack);
+    let mapping = stack.mapping();
     let (mut batch_ms, mut put_ms, mut ten_puts_ms) = (Vec::new(), Vec::new(), Vec::new());
     for iteration in 0..iterations + 3 {
         for group in 0..10 {
@@ -375,7 +364,7 @@ pub async fn memory(release: &Path, batches: usize) -> Result<Value, Failure> {
         &stack.function_env(&stack.endpoint),
     )
     .await;
-    let mapping = mapping(&stack);
+    let mapping = stack.mapping();
     let mut delivered = 0;
     while delivered < batches {
         if mapping.poll_once(&consumer).await?.is_some() {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use shelver_local::mapping::{EventSourceMapping, Invoke};
 use shelver_local::resources::{Names, Provisioned, QueueSettings, provision};
 
 /// The variable the test command sets to the emulator's URL.
@@ -287,6 +288,57 @@ impl Stack {
             String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
             metadata,
         ))
+    }
+
+    /// An event source mapping stand-in over the input queue, polling briefly
+    /// (one second) so that tests end soon after the queue is empty.
+    #[must_use]
+    pub fn mapping(&self) -> EventSourceMapping {
+        let mut mapping = EventSourceMapping::new(
+            self.sqs.clone(),
+            self.resources.input_queue_url.clone(),
+            self.resources.input_queue_arn.clone(),
+            "us-east-1".into(),
+        );
+        mapping.wait_seconds = 1;
+        mapping
+    }
+
+    /// Hands everything the input queue gives to `function`, batch by batch,
+    /// until a poll comes back empty.
+    ///
+    /// # Panics
+    ///
+    /// When a poll fails.
+    pub async fn feed(&self, function: &impl Invoke) {
+        let mapping = self.mapping();
+        while mapping.poll_once(function).await.expect("poll").is_some() {}
+    }
+
+    /// How many object versions `bucket` holds: one per write.
+    ///
+    /// # Panics
+    ///
+    /// When the listing fails.
+    pub async fn versions(&self, bucket: &str) -> usize {
+        let mut versions = 0;
+        let mut marker: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .s3
+                .list_object_versions()
+                .bucket(bucket)
+                .set_key_marker(marker.0.take())
+                .set_version_id_marker(marker.1.take())
+                .send()
+                .await
+                .expect("list object versions");
+            versions += page.versions().len();
+            if page.is_truncated() != Some(true) {
+                return versions;
+            }
+            marker = (page.next_key_marker, page.next_version_id_marker);
+        }
     }
 
     /// Every key in `bucket`, sorted.

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shelver_local::mapping::EventSourceMapping;
 use shelver_tests::emulator::Stack;
 use shelver_tests::fault_proxy::{Fault, FaultProxy, put_object_ending};
 use shelver_tests::lambda_host::LambdaHost;
@@ -25,17 +24,6 @@ fn book(id: &str, title: &str, genre: &str) -> Value {
     })
 }
 
-fn mapping(stack: &Stack) -> EventSourceMapping {
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
-    mapping
-}
-
 /// Receives exactly `count` messages from the input queue, as one SQS event.
 async fn receive_event(stack: &Stack, count: usize) -> Value {
     let mut messages = Vec::new();
@@ -46,7 +34,7 @@ async fn receive_event(stack: &Stack, count: usize) -> Value {
         }
     }
     assert_eq!(messages.len(), count, "every sent message is received");
-    serde_json::to_value(mapping(stack).event(&messages)).expect("event serializes")
+    serde_json::to_value(stack.mapping().event(&messages)).expect("event serializes")
 }
 
 fn failures(answer: &Value) -> Vec<&str> {
@@ -157,8 +145,7 @@ async fn lenient_records_are_stored_and_a_null_year_is_dead_lettered_naming_it()
     let function = LambdaHost::start(CONSUMER, &stack.function_env(&stack.endpoint)).await;
 
     // The whole path: the queue, the event source mapping, the binary.
-    let mapping = mapping(&stack);
-    while mapping.poll_once(&function).await.expect("poll").is_some() {}
+    stack.feed(&function).await;
 
     assert_eq!(
         stack.keys(stack.bucket("scifi")).await,
@@ -215,8 +202,7 @@ async fn titles_become_keys_by_the_documented_rule() {
     }
     let function = LambdaHost::start(CONSUMER, &stack.function_env(&stack.endpoint)).await;
 
-    let mapping = mapping(&stack);
-    while mapping.poll_once(&function).await.expect("poll").is_some() {}
+    stack.feed(&function).await;
 
     assert_eq!(
         stack.keys(stack.bucket("romance")).await,
@@ -292,14 +278,11 @@ async fn a_redelivered_record_is_acknowledged_without_a_second_write() {
     let again = function.invoke(&event).await.expect("no function error");
 
     assert!(failures(&first).is_empty() && failures(&again).is_empty());
-    let versions = stack
-        .s3
-        .list_object_versions()
-        .bucket(stack.bucket("scifi"))
-        .send()
-        .await
-        .expect("list versions");
-    assert_eq!(versions.versions().len(), 1, "one write, one version");
+    assert_eq!(
+        stack.versions(stack.bucket("scifi")).await,
+        1,
+        "one write, one version"
+    );
 }
 
 #[tokio::test]
@@ -324,8 +307,7 @@ async fn a_bad_record_too_big_to_park_with_its_reason_is_parked_without_and_its_
     }
     let function = LambdaHost::start(CONSUMER, &stack.function_env(&stack.endpoint)).await;
 
-    let mapping = mapping(&stack);
-    while mapping.poll_once(&function).await.expect("poll").is_some() {}
+    stack.feed(&function).await;
 
     assert_eq!(
         stack.keys(stack.bucket("scifi")).await.len(),

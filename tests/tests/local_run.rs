@@ -6,7 +6,6 @@
 
 use serde_json::json;
 use shelver::GenreRoutes;
-use shelver_local::mapping::EventSourceMapping;
 use shelver_local::whereabouts::{Whereabouts, locate};
 use shelver_tests::emulator::Stack;
 use shelver_tests::lambda_host::LambdaHost;
@@ -44,13 +43,7 @@ async fn the_report_says_where_each_record_really_went() {
         ("GENRE_ALIASES", None),
     )
     .expect("valid routes");
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
+    let mapping = stack.mapping();
 
     let mut found = Vec::new();
     while let Some(delivery) = mapping.poll_once(&function).await.expect("poll") {

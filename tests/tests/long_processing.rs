@@ -12,7 +12,6 @@ use serde_json::json;
 use shelver::queue::InputQueue;
 use shelver::step::Step;
 use shelver::{Book, Config, Error, Outcome};
-use shelver_local::mapping::EventSourceMapping;
 use shelver_local::resources::QueueSettings;
 use shelver_tests::emulator::{Stack, sdk_config};
 use shelver_tests::fault_proxy::{Fault, FaultProxy, put_object_ending};
@@ -106,14 +105,11 @@ async fn a_step_slower_than_the_visibility_timeout_is_kept_hidden_and_done_once(
         taken.is_empty(),
         "no second consumer got the group while it was processed: {taken:?}"
     );
-    let versions = stack
-        .s3
-        .list_object_versions()
-        .bucket(stack.bucket("scifi"))
-        .send()
-        .await
-        .expect("versions");
-    assert_eq!(versions.versions().len(), 2, "each record written once");
+    assert_eq!(
+        stack.versions(stack.bucket("scifi")).await,
+        2,
+        "each record written once"
+    );
 }
 
 #[tokio::test]
@@ -128,13 +124,7 @@ async fn the_consumer_keeps_a_slow_record_hidden_with_the_mappings_receipt_handl
     stack.send("g1", &book("1", "Slow", "scifi")).await;
     stack.send("g1", &book("2", "Next", "scifi")).await;
     let function = LambdaHost::start("shelver-consumer", &stack.function_env(&proxy.url)).await;
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
+    let mapping = stack.mapping();
 
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let work = async {
@@ -188,13 +178,7 @@ async fn an_invocation_near_its_deadline_reports_what_it_did_not_start() {
         );
     }
     let function = LambdaHost::start("shelver-consumer", &stack.function_env(&proxy.url)).await;
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
+    let mut mapping = stack.mapping();
     mapping.retry_delay_seconds = 0;
 
     // 4.5 s to the deadline, less the 2 s margin: time to start about three.
@@ -221,13 +205,10 @@ async fn an_invocation_near_its_deadline_reports_what_it_did_not_start() {
     while mapping.poll_once(&function).await.expect("poll").is_some() {}
     let keys = stack.keys(stack.bucket("romance")).await;
     assert_eq!(keys.len(), 10, "nothing lost: {keys:?}");
-    let versions = stack
-        .s3
-        .list_object_versions()
-        .bucket(stack.bucket("romance"))
-        .send()
-        .await
-        .expect("versions");
-    assert_eq!(versions.versions().len(), 10, "nothing written twice");
+    assert_eq!(
+        stack.versions(stack.bucket("romance")).await,
+        10,
+        "nothing written twice"
+    );
     assert_eq!(stack.input_depth().await, 0);
 }

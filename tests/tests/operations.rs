@@ -5,7 +5,6 @@
 #![allow(clippy::panic)]
 
 use serde_json::{Value, json};
-use shelver_local::mapping::EventSourceMapping;
 use shelver_tests::emulator::Stack;
 use shelver_tests::lambda_host::LambdaHost;
 
@@ -30,14 +29,7 @@ async fn run_batch(prefix: &str, extra: &[(&str, &str)]) -> (Stack, String) {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     let function = LambdaHost::start("shelver-consumer", &env).await;
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
-    while mapping.poll_once(&function).await.expect("poll").is_some() {}
+    stack.feed(&function).await;
     // Give the log readers a moment to drain the pipes.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let logs = function.logs();

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use shelver_local::mapping::EventSourceMapping;
 use shelver_local::resources::QueueSettings;
 use shelver_tests::emulator::{Received, Stack};
 use shelver_tests::fault_proxy::{Fault, FaultProxy, Seen};
@@ -216,13 +215,7 @@ async fn run_pollers(stack: &Stack, proxy: &FaultProxy) -> usize {
 
     let started = Instant::now();
     let pollers = hosts.iter().map(|host| {
-        let mut mapping = EventSourceMapping::new(
-            stack.sqs.clone(),
-            stack.resources.input_queue_url.clone(),
-            stack.resources.input_queue_arn.clone(),
-            "us-east-1".into(),
-        );
-        mapping.wait_seconds = 1;
+        let mut mapping = stack.mapping();
         mapping.retry_delay_seconds = 1;
         async move {
             let mut invocations = 0;
@@ -257,7 +250,7 @@ async fn check_objects(
             .filter(|s| s.expected.as_ref().is_some_and(|e| e["genre"] == genre))
             .count();
         assert_eq!(
-            count_versions(stack, &bucket).await,
+            stack.versions(&bucket).await,
             expected,
             "{genre}: one version per valid record"
         );
@@ -378,27 +371,6 @@ fn check_commit_order(
             sequence.windows(2).all(|pair| pair[0] < pair[1]),
             "group {group}: sequence numbers fall"
         );
-    }
-}
-
-async fn count_versions(stack: &Stack, bucket: &str) -> usize {
-    let mut versions = 0;
-    let mut marker: (Option<String>, Option<String>) = (None, None);
-    loop {
-        let page = stack
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(marker.0.take())
-            .set_version_id_marker(marker.1.take())
-            .send()
-            .await
-            .expect("list versions");
-        versions += page.versions().len();
-        if page.is_truncated() != Some(true) {
-            return versions;
-        }
-        marker = (page.next_key_marker, page.next_version_id_marker);
     }
 }
 

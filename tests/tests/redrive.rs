@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use shelver_cli::redrive::{Method, redrive};
-use shelver_local::mapping::EventSourceMapping;
 use shelver_tests::emulator::Stack;
 use shelver_tests::lambda_host::{LambdaHost, binary};
 
@@ -20,14 +19,7 @@ fn book(id: &str, title: &str, genre: &str) -> String {
 
 async fn drain_through(stack: &Stack, env: &[(String, String)]) {
     let function = LambdaHost::start("shelver-consumer", env).await;
-    let mut mapping = EventSourceMapping::new(
-        stack.sqs.clone(),
-        stack.resources.input_queue_url.clone(),
-        stack.resources.input_queue_arn.clone(),
-        "us-east-1".into(),
-    );
-    mapping.wait_seconds = 1;
-    while mapping.poll_once(&function).await.expect("poll").is_some() {}
+    stack.feed(&function).await;
 }
 
 async fn replay(copy: bool) {
@@ -155,13 +147,7 @@ async fn copying_ends_even_while_a_consumer_parks_the_replays_again() {
     // A consumer keeps running, unfixed: every replay is parked again.
     let consumer = async {
         let function = LambdaHost::start("shelver-consumer", &env).await;
-        let mut mapping = EventSourceMapping::new(
-            stack.sqs.clone(),
-            stack.resources.input_queue_url.clone(),
-            stack.resources.input_queue_arn.clone(),
-            "us-east-1".into(),
-        );
-        mapping.wait_seconds = 1;
+        let mapping = stack.mapping();
         loop {
             mapping.poll_once(&function).await.expect("poll");
         }
