@@ -211,6 +211,25 @@ impl Heartbeat {
     }
 }
 
+/// The ARN of the queue at `url`.
+///
+/// # Errors
+///
+/// A transient [`Error::Queue`].
+pub async fn arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, Error> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|err| queue_error("GetQueueAttributes", url, err))?;
+    Ok(output
+        .attributes
+        .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+        .unwrap_or_default())
+}
+
 /// The approximate depth of the queue at `url`.
 ///
 /// # Errors

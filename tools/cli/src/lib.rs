@@ -31,6 +31,19 @@ pub enum Error {
     },
 }
 
+impl From<shelver::Error> for Error {
+    fn from(error: shelver::Error) -> Self {
+        let operation = match &error {
+            shelver::Error::Queue { operation, .. } => operation,
+            _ => "a queue call",
+        };
+        Self::Aws {
+            operation,
+            detail: error.reason(),
+        }
+    }
+}
+
 impl Error {
     /// An AWS failure, with the SDK error's whole chain of causes.
     pub fn aws(operation: &'static str, error: impl std::error::Error) -> Self {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use shelver::dead_letter::ATTR_REASON;
 
 use crate::Error;
@@ -169,11 +169,7 @@ async fn copy_all(
         let handles: Vec<&str> = held.iter().map(String::as_str).collect();
         shelver::queue::InputQueue::new(sqs.clone(), dead_letter_url.to_owned())
             .set_visibility(&handles, 0)
-            .await
-            .map_err(|e| Error::Aws {
-                operation: "ChangeMessageVisibilityBatch",
-                detail: e.reason(),
-            })?;
+            .await?;
     }
     Ok(moved)
 }
@@ -221,27 +217,9 @@ async fn copy_one(
 }
 
 async fn arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Error> {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| Error::aws("GetQueueAttributes", e))?
-        .attributes
-        .unwrap_or_default();
-    Ok(attributes
-        .get(&QueueAttributeName::QueueArn)
-        .cloned()
-        .unwrap_or_default())
+    Ok(shelver::queue::arn(sqs, url).await?)
 }
 
 async fn visible(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<u64, Error> {
-    shelver::queue::depth(sqs, url)
-        .await
-        .map(|depth| depth.visible)
-        .map_err(|e| Error::Aws {
-            operation: "GetQueueAttributes",
-            detail: e.reason(),
-        })
+    Ok(shelver::queue::depth(sqs, url).await?.visible)
 }

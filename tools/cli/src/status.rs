@@ -38,12 +38,8 @@ pub async fn status(
     dead_letter_url: &str,
     buckets: &[(String, String)],
 ) -> Result<Status, Error> {
-    let queue_error = |e: shelver::Error| Error::Aws {
-        operation: "GetQueueAttributes",
-        detail: e.reason(),
-    };
-    let input_queue = depth(sqs, input_url).await.map_err(queue_error)?;
-    let dead_letter_queue = depth(sqs, dead_letter_url).await.map_err(queue_error)?;
+    let input_queue = depth(sqs, input_url).await?;
+    let dead_letter_queue = depth(sqs, dead_letter_url).await?;
     let oldest_message_age = oldest_age(cloudwatch, input_url).await;
 
     let mut counts = Vec::new();

@@ -11,10 +11,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
-use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName,
-};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use shelver::queue::InputQueue;
 
 use crate::Error;
 
@@ -173,8 +171,22 @@ impl EventSourceMapping {
                 .as_ref()
                 .is_some_and(|id| retried_ids.contains(id))
         });
-        self.delete(&done).await?;
-        self.release(&retry).await?;
+        let handles = |messages: Vec<&Message>| -> Vec<String> {
+            messages
+                .into_iter()
+                .filter_map(|m| m.receipt_handle.clone())
+                .collect()
+        };
+        let (done, retry) = (handles(done), handles(retry));
+        let queue = InputQueue::new(self.sqs.clone(), self.queue_url.clone());
+        // A record whose delete fails comes back and is found already stored.
+        queue
+            .delete(&done.iter().map(String::as_str).collect::<Vec<_>>())
+            .await?;
+        let delay = u32::try_from(self.retry_delay_seconds).unwrap_or(0);
+        queue
+            .set_visibility(&retry.iter().map(String::as_str).collect::<Vec<_>>(), delay)
+            .await?;
 
         Ok(Some(Delivery {
             records: event.records,
@@ -224,57 +236,6 @@ impl EventSourceMapping {
         record.event_source_arn = Some(self.queue_arn.clone());
         record.aws_region = Some(self.region.clone());
         record
-    }
-
-    async fn delete(&self, messages: &[&Message]) -> Result<(), Error> {
-        if messages.is_empty() {
-            return Ok(());
-        }
-        let entries = messages.iter().enumerate().filter_map(|(index, message)| {
-            DeleteMessageBatchRequestEntry::builder()
-                .id(index.to_string())
-                .set_receipt_handle(message.receipt_handle.clone())
-                .build()
-                .ok()
-        });
-        let result = self
-            .sqs
-            .delete_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries.collect()))
-            .send()
-            .await
-            .map_err(|e| Error::aws("DeleteMessageBatch", e))?;
-        // A record whose delete failed comes back and is found already stored.
-        if let Some(failure) = result.failed.first() {
-            tracing::warn!(
-                code = failure.code,
-                "some deletes failed; those records will be delivered again"
-            );
-        }
-        Ok(())
-    }
-
-    async fn release(&self, messages: &[&Message]) -> Result<(), Error> {
-        if messages.is_empty() {
-            return Ok(());
-        }
-        let entries = messages.iter().enumerate().filter_map(|(index, message)| {
-            ChangeMessageVisibilityBatchRequestEntry::builder()
-                .id(index.to_string())
-                .set_receipt_handle(message.receipt_handle.clone())
-                .visibility_timeout(self.retry_delay_seconds)
-                .build()
-                .ok()
-        });
-        self.sqs
-            .change_message_visibility_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries.collect()))
-            .send()
-            .await
-            .map_err(|e| Error::aws("ChangeMessageVisibilityBatch", e))?;
-        Ok(())
     }
 }
 

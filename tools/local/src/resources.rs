@@ -222,17 +222,7 @@ async fn ensure_queue(
 ///
 /// [`Error::Aws`] when the queue's attributes cannot be read.
 pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Error> {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| Error::aws("GetQueueAttributes", e))?;
-    Ok(attributes
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default())
+    Ok(shelver::queue::arn(sqs, url).await?)
 }
 
 /// Creates a private, encrypted, versioned bucket, as the template does.
