@@ -2,14 +2,11 @@
 //! field, and normalized, so that one bad body never fails its neighbours and
 //! every rejection names the field at fault.
 
-use std::collections::HashSet;
-
-use serde::Serialize;
-use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
-use unicode_normalization::UnicodeNormalization;
-
 use crate::error::{Error, json_type, shorten};
+use crate::text::nfc;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// Longest accepted `id`, in bytes. It travels in S3 object metadata, where
 /// short, plain values belong.
@@ -50,19 +47,19 @@ impl Book {
     /// JSON object, or a required field is missing, empty, of the wrong type or
     /// out of range.
     pub fn from_json(body: &str) -> Result<Self, Error> {
-        let value: Value = serde_json::from_str(body).map_err(|err| Error::InvalidJson {
+        let parsed: Body = serde_json::from_str(body).map_err(|err| Error::InvalidJson {
             reason: err.to_string(),
         })?;
-        let Value::Object(fields) = value else {
-            return Err(Error::NotAnObject {
-                found: json_type(&value),
-            });
+        let fields = match parsed {
+            Body::Object {
+                repeated: Some(field),
+                ..
+            } => {
+                return Err(Error::RepeatedField { field });
+            }
+            Body::Object { fields, .. } => fields,
+            Body::Other { found } => return Err(Error::NotAnObject { found }),
         };
-        // A JSON parser keeps the last of two equal keys; which one the sender
-        // meant is unknowable, so the record is rejected.
-        if let Some(field) = repeated_field(body) {
-            return Err(Error::RepeatedField { field });
-        }
 
         Ok(Self {
             id: id(&fields)?,
@@ -75,35 +72,75 @@ impl Book {
     }
 }
 
-/// The first top-level key that appears twice in an object body, escaped for
-/// display.
-fn repeated_field(body: &str) -> Option<String> {
-    struct FirstRepeat;
+/// A body read in one pass: an object's fields and the first field given
+/// twice (a JSON parser keeps the last of two equal keys, and which one the
+/// sender meant is unknowable), or the type of whatever else it is.
+enum Body {
+    Object {
+        fields: Map<String, Value>,
+        repeated: Option<String>,
+    },
+    Other {
+        found: &'static str,
+    },
+}
 
-    impl<'de> Visitor<'de> for FirstRepeat {
-        type Value = Option<String>;
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
 
-        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            formatter.write_str("a JSON object")
-        }
+struct BodyVisitor;
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut seen = HashSet::new();
-            let mut repeated = None;
-            while let Some(key) = map.next_key::<String>()? {
-                map.next_value::<IgnoredAny>()?;
-                if repeated.is_none() && !seen.insert(key.clone()) {
-                    repeated = Some(shorten(&key, 64).escape_debug().to_string());
-                }
-            }
-            Ok(repeated)
-        }
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = Body;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
     }
 
-    serde_json::Deserializer::from_str(body)
-        .deserialize_map(FirstRepeat)
-        .ok()
-        .flatten()
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+        let mut fields = Map::new();
+        let mut repeated = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            if repeated.is_none() && fields.contains_key(&key) {
+                repeated = Some(shorten(&key, 64).escape_debug().to_string());
+            }
+            fields.insert(key, value);
+        }
+        Ok(Body::Object { fields, repeated })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Body::Other { found: "an array" })
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Body, E> {
+        Ok(Body::Other { found: "a string" })
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Body, E> {
+        Ok(Body::Other { found: "a boolean" })
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Body, E> {
+        Ok(Body::Other { found: "a number" })
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Body, E> {
+        Ok(Body::Other { found: "a number" })
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Body, E> {
+        Ok(Body::Other { found: "a number" })
+    }
+
+    fn visit_unit<E>(self) -> Result<Body, E> {
+        Ok(Body::Other { found: "null" })
+    }
 }
 
 /// Looks up a required field; JSON `null` counts as present with the wrong type,
@@ -125,7 +162,7 @@ fn text(fields: &Map<String, Value>, name: &'static str) -> Result<String, Error
 }
 
 fn non_blank(raw: &str, name: &'static str) -> Result<String, Error> {
-    let normalized: String = raw.trim().nfc().collect();
+    let normalized = nfc(raw.trim()).into_owned();
     if normalized.is_empty() {
         return Err(Error::EmptyField { field: name });
     }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use unicode_normalization::UnicodeNormalization;
+use crate::text::nfc;
 
 use crate::error::{Error, shorten};
 
@@ -120,7 +120,7 @@ impl GenreRoutes {
 
 /// The form genres and aliases are compared in.
 fn normalize(genre: &str) -> String {
-    let composed: String = genre.nfc().collect();
+    let composed = nfc(genre);
     composed
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use unicode_normalization::UnicodeNormalization;
+use crate::text::nfc;
 
 use crate::error::Error;
 
@@ -102,7 +102,7 @@ impl ObjectKey {
 
 /// Steps 1 to 3 of the rule for one part of a key (`field` names it in errors).
 fn file_name(text: &str, field: &'static str) -> Result<String, Error> {
-    let composed: String = text.nfc().collect();
+    let composed = nfc(text);
     let name: String = composed
         .trim_matches(|c: char| c.is_whitespace() || invisible(c))
         .chars()

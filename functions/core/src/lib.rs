@@ -16,6 +16,7 @@
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines per batch.
 //! - [`config`]: environment variables, read once at cold start.
 //! - [`aws`]: building the SDK clients.
+//! - [`text`]: Unicode normalization.
 //! - [`error`]: the one error type; each error knows if it is permanent.
 
 pub mod aws;
@@ -35,6 +36,7 @@ pub mod pipeline;
 pub mod queue;
 pub mod step;
 pub mod store;
+pub mod text;
 
 pub use book::Book;
 pub use config::Config;
