@@ -253,14 +253,21 @@ pub async fn latency(iterations: usize) -> Result<Value, Failure> {
     let mapping = stack.mapping();
     let (mut batch_ms, mut put_ms, mut ten_puts_ms) = (Vec::new(), Vec::new(), Vec::new());
     for iteration in 0..iterations + 3 {
+        // Fresh groups each time: the last batch's messages stay in flight
+        // (nothing deletes them here), and FIFO would hold their groups.
         for group in 0..10 {
-            stack
-                .send(&format!("l{group}"), &book(group, iteration))
-                .await;
+            let group_id = format!("l{iteration}-{group}");
+            stack.send(&group_id, &book(group, iteration)).await;
         }
         let mut messages = Vec::new();
-        while messages.len() < 10 {
+        for _ in 0..30 {
             messages.extend(stack.receive_input(1).await);
+            if messages.len() >= 10 {
+                break;
+            }
+        }
+        if messages.len() != 10 {
+            return Err(format!("received {} of the batch's 10 messages", messages.len()).into());
         }
         let event = LambdaEvent::new(mapping.event(&messages), Context::default());
 

@@ -40,8 +40,19 @@ pub fn s3(sdk: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
 /// the visibility heartbeat on the input queue.
 #[must_use]
 pub fn pipeline(sdk: &SdkConfig, config: Config) -> Pipeline<S3Store, SqsDeadLetters> {
-    let sqs = sqs(sdk);
-    let store = S3Store::new(s3(sdk, config.s3_force_path_style));
+    let s3 = s3(sdk, config.s3_force_path_style);
+    pipeline_with(sqs(sdk), s3, config)
+}
+
+/// As [`pipeline`], with clients the caller also uses (each client costs its
+/// own set-up at cold start).
+#[must_use]
+pub fn pipeline_with(
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
+    config: Config,
+) -> Pipeline<S3Store, SqsDeadLetters> {
+    let store = S3Store::new(s3);
     let dead_letters = SqsDeadLetters::new(sqs.clone(), config.dead_letter_queue_url);
     let heartbeat = Heartbeat::new(
         InputQueue::new(sqs, config.input_queue_url),

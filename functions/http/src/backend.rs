@@ -56,7 +56,7 @@ impl AwsBackend {
         let dead_letter_queue_url = config.dead_letter_queue_url.clone();
         Self {
             ready: Ok(Ready {
-                pipeline: aws::pipeline(&sdk, config),
+                pipeline: aws::pipeline_with(sqs.clone(), s3.clone(), config),
                 input_queue: InputQueue::new(sqs.clone(), input_queue_url.clone()),
                 sqs,
                 s3,
