@@ -2,7 +2,9 @@
 its FIFO partial batch processor, fed batches of ten the way the SQS event
 source mapping would, with the successes deleted afterwards.
 
-Prints {"messages": N, "seconds": S} when COUNT messages are done.
+Runs until the queue is empty (nothing visible and nothing in flight: other
+copies may be running), then prints {"messages": N, "seconds": S}, N being
+the messages this copy did.
 """
 
 import argparse
@@ -21,7 +23,6 @@ def main() -> None:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--buckets", required=True, help="genre=bucket,...")
-    parser.add_argument("--count", type=int, required=True)
     args = parser.parse_args()
 
     buckets = dict(pair.split("=", 1) for pair in args.buckets.split(","))
@@ -43,8 +44,15 @@ def main() -> None:
         )
 
     done = 0
+
+    def drained() -> bool:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        counts = sqs.get_queue_attributes(QueueUrl=args.queue_url, AttributeNames=names)["Attributes"]
+        return all(int(counts[name]) == 0 for name in names)
+
     started = time.perf_counter()
-    while done < args.count:
+    finished = started
+    while True:
         reply = sqs.receive_message(
             QueueUrl=args.queue_url,
             MaxNumberOfMessages=10,
@@ -53,6 +61,8 @@ def main() -> None:
         )
         messages = reply.get("Messages", [])
         if not messages:
+            if drained():
+                break
             continue
         event = {
             "Records": [
@@ -79,7 +89,9 @@ def main() -> None:
         if entries:
             sqs.delete_message_batch(QueueUrl=args.queue_url, Entries=entries)
         done += len(entries)
-    print(json.dumps({"messages": done, "seconds": time.perf_counter() - started}))
+        finished = time.perf_counter()
+    # Up to the last batch done: the final empty poll is not work.
+    print(json.dumps({"messages": done, "seconds": finished - started}))
 
 
 if __name__ == "__main__":
