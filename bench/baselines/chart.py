@@ -18,8 +18,10 @@ def bars(axis, title, unit, entries, target=None):
     axis.set_ylabel(unit)
     if target is not None:
         axis.axhline(target, color="#c53030", linestyle="--", linewidth=1)
-    for index, value in enumerate(medians):
-        axis.annotate(f"{value:.0f}", (index, value), ha="center", va="bottom", fontsize=8)
+    for index, (value, (_, _, _, high)) in enumerate(zip(medians, entries)):
+        label = f"{value:.0f}" if value >= 20 else f"{value:.1f}"
+        axis.annotate(label, (index, high), xytext=(0, 3), textcoords="offset points",
+                      ha="center", va="bottom", fontsize=8)
 
 
 def main() -> None:

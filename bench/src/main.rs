@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! shelver-bench --python PATH --out DIR [--quick] [--only SCENARIO,...]
+//! shelver-bench --render BENCHMARKS.json --out DIR
 //! ```
 //!
 //! Each scenario has a warm-up and several runs, alternating the contenders
@@ -49,6 +50,13 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `--render RESULTS.json`: rewrite the report from earlier results.
+    if let Some(results) = flag(&args, "--render") {
+        let out = PathBuf::from(flag(&args, "--out").unwrap_or_else(|| ".".into()));
+        let results: Value = serde_json::from_str(&std::fs::read_to_string(results)?)?;
+        std::fs::write(out.join("BENCHMARKS.md"), report::render(&results))?;
+        return Ok(());
+    }
     let python = PathBuf::from(flag(&args, "--python").ok_or("--python PATH is required")?);
     let out = PathBuf::from(flag(&args, "--out").unwrap_or_else(|| ".".into()));
     let quick = args.iter().any(|a| a == "--quick");
