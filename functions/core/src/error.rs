@@ -178,6 +178,49 @@ impl Error {
     }
 }
 
+/// An AWS call that failed, by its operation's name, with its causes in one
+/// line: what the local tools and the operator CLI report.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {detail}")]
+pub struct CallFailed {
+    /// The API operation.
+    pub operation: &'static str,
+    /// The SDK's error, with its causes.
+    pub detail: String,
+}
+
+impl CallFailed {
+    /// An SDK failure of `operation`, with the error's whole chain of causes.
+    pub fn new(operation: &'static str, error: impl StdError) -> Self {
+        Self {
+            operation,
+            detail: shorten(&chain(&error), 500),
+        }
+    }
+}
+
+impl From<Error> for CallFailed {
+    fn from(error: Error) -> Self {
+        match &error {
+            Error::Queue {
+                operation,
+                queue,
+                source,
+            } => Self {
+                operation,
+                detail: format!(
+                    "queue {queue}: {}",
+                    shorten(&chain(source.as_ref()), MAX_REASON_BYTES)
+                ),
+            },
+            _ => Self {
+                operation: "a queue call",
+                detail: error.reason(),
+            },
+        }
+    }
+}
+
 /// Longest reason kept in a log line or a dead letter's attribute, in bytes.
 pub const MAX_REASON_BYTES: usize = 1024;
 
@@ -267,5 +310,29 @@ mod tests {
     fn shorten_keeps_short_text_and_cuts_on_a_character_boundary() {
         assert_eq!(shorten("horror", 10), "horror");
         assert_eq!(shorten("ééé", 3), "é…");
+    }
+
+    #[test]
+    fn failed_calls_name_their_operation_and_keep_every_cause_once() {
+        let queue = Error::Queue {
+            operation: "ReceiveMessage",
+            queue: "InputQueue.fifo".into(),
+            source: "connection refused".into(),
+        };
+        let failed = CallFailed::from(queue);
+        assert_eq!(failed.operation, "ReceiveMessage");
+        assert_eq!(
+            failed.to_string(),
+            "ReceiveMessage failed: queue InputQueue.fifo: connection refused"
+        );
+
+        let other = CallFailed::from(Error::DeadLetter {
+            source: "throttled".into(),
+        });
+        assert_eq!(other.operation, "a queue call");
+
+        let long = std::io::Error::other("x".repeat(2_000));
+        let cut = CallFailed::new("HeadBucket", long);
+        assert_eq!(cut.detail.len(), 500 + "…".len());
     }
 }

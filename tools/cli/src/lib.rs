@@ -9,18 +9,15 @@ pub mod redrive;
 pub mod send;
 pub mod status;
 
+use shelver::error::CallFailed;
+
 /// What a command can fail with. Each variant maps to its own exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An AWS call failed (unreachable endpoint, missing credentials, a
     /// missing queue...).
-    #[error("{operation} failed: {detail}")]
-    Aws {
-        /// The API operation.
-        operation: &'static str,
-        /// The SDK's error, with its causes.
-        detail: String,
-    },
+    #[error(transparent)]
+    Aws(#[from] CallFailed),
     /// The queue refused or abandoned the move.
     #[error("the message move task {status}: {reason}")]
     MoveTask {
@@ -33,23 +30,13 @@ pub enum Error {
 
 impl From<shelver::Error> for Error {
     fn from(error: shelver::Error) -> Self {
-        let operation = match &error {
-            shelver::Error::Queue { operation, .. } => operation,
-            _ => "a queue call",
-        };
-        Self::Aws {
-            operation,
-            detail: error.reason(),
-        }
+        Self::Aws(error.into())
     }
 }
 
 impl Error {
     /// An AWS failure, with the SDK error's whole chain of causes.
     pub fn aws(operation: &'static str, error: impl std::error::Error) -> Self {
-        Self::Aws {
-            operation,
-            detail: shelver::error::shorten(&shelver::error::chain(&error), 500),
-        }
+        Self::Aws(CallFailed::new(operation, error))
     }
 }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde_json::Value;
 use shelver::document::sha256_hex;
+use shelver::error::CallFailed;
 use shelver::pipeline::place;
 use shelver::{Book, GenreRoutes, ObjectKey};
 
@@ -200,7 +201,7 @@ pub async fn send(
                 .ok()
                 .and_then(|i| chunk.get(i))
                 .map(|i| i.origin.clone());
-            return Err(Error::Aws {
+            return Err(Error::Aws(CallFailed {
                 operation: "SendMessageBatch",
                 detail: format!(
                     "{} was refused: {}",
@@ -210,7 +211,7 @@ pub async fn send(
                         .clone()
                         .unwrap_or_else(|| failed.code.clone())
                 ),
-            });
+            }));
         }
         sent += u64::try_from(chunk.len()).unwrap_or(0);
         progress(sent);

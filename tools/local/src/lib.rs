@@ -10,17 +10,14 @@ pub mod mapping;
 pub mod resources;
 pub mod whereabouts;
 
+use shelver::error::CallFailed;
+
 /// What can fail while provisioning or mapping.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An AWS API call failed.
-    #[error("{operation} failed: {detail}")]
-    Aws {
-        /// The API operation.
-        operation: &'static str,
-        /// The SDK's error, with its causes.
-        detail: String,
-    },
+    #[error(transparent)]
+    Aws(#[from] CallFailed),
     /// Invoking the function failed.
     #[error("invoking the function failed: {0}")]
     Invoke(String),
@@ -28,23 +25,13 @@ pub enum Error {
 
 impl From<shelver::Error> for Error {
     fn from(error: shelver::Error) -> Self {
-        let operation = match &error {
-            shelver::Error::Queue { operation, .. } => operation,
-            _ => "a queue call",
-        };
-        Self::Aws {
-            operation,
-            detail: error.reason(),
-        }
+        Self::Aws(error.into())
     }
 }
 
 impl Error {
     /// An AWS failure, with the SDK error's whole chain of causes.
     pub fn aws(operation: &'static str, error: impl std::error::Error) -> Self {
-        Self::Aws {
-            operation,
-            detail: shelver::error::shorten(&shelver::error::chain(&error), 500),
-        }
+        Self::Aws(CallFailed::new(operation, error))
     }
 }
