@@ -226,3 +226,34 @@ async fn two_drains_at_once_give_each_message_one_result() {
     );
     assert_eq!(stack.input_depth().await, 0);
 }
+
+#[tokio::test]
+async fn a_drain_never_stores_a_record_ahead_of_a_failed_one_in_its_group() {
+    let stack = Stack::new("order").await;
+    let proxy = FaultProxy::start(&stack.endpoint).await;
+    proxy.inject(put_object_ending("Order First.json"), Fault::Status(503));
+    stack
+        .send_in_order(
+            "mixed",
+            &[
+                book("1", "Order First", "romance"),
+                book("2", "Order Second", "scifi"),
+            ],
+        )
+        .await;
+    let function = LambdaHost::start(HTTP, &stack.function_env(&proxy.url)).await;
+
+    // Long enough for several receives: the emulator, unlike SQS, may hand
+    // out a group's next message while the failed one is still in flight.
+    let (status, report) = call(&function, "POST", "/", "max_seconds=6").await;
+
+    assert_eq!(status, 200, "{report}");
+    assert!(
+        stack.keys(stack.bucket("scifi")).await.is_empty(),
+        "the second book waits for the first: {report}"
+    );
+    assert_eq!(report["received"], 2, "{report}");
+    assert_eq!(report["retried"], 2, "{report}");
+    assert_eq!(report["stored"], json!({}), "{report}");
+    assert_eq!(report["more"], true);
+}

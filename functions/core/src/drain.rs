@@ -3,13 +3,13 @@
 //!
 //! Settling a batch follows the consumer's rules: stored and dead-lettered
 //! records are deleted; a record that failed stays hidden until its
-//! visibility timeout ends, like a failed record of the event source mapping;
-//! a record that was never started (behind a failure in its group, or because
-//! the budget ran out) is made visible again at once. FIFO keeps each group in
-//! order throughout, because a group's later messages are not delivered while
-//! an earlier one is in flight.
+//! visibility timeout ends, like a failed record of the event source mapping,
+//! and so does every later record of its group that the drain receives: SQS
+//! would not hand those out while the failed one is in flight, but the drain
+//! does not rely on it (an emulator may). A record that was not started
+//! because the budget ran out is made visible again at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -19,7 +19,7 @@ use crate::dead_letter::DeadLetterQueue;
 use crate::error::Error;
 use crate::metrics::BatchMetrics;
 use crate::pipeline::{Outcome, Pipeline};
-use crate::queue::{BATCH_LIMIT, InputQueue};
+use crate::queue::{BATCH_LIMIT, InputQueue, Received};
 use crate::step::Step;
 use crate::store::ObjectStore;
 
@@ -88,6 +88,8 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
     let mut report = DrainReport::default();
     let mut metrics = BatchMetrics::new("http");
     let mut stopped_early = true;
+    // Groups with a record left to retry: nothing later of theirs may start.
+    let mut held_groups: HashSet<String> = HashSet::new();
 
     while report.received < limits.max_messages {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -106,6 +108,17 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
         }
         report.received += batch.len();
 
+        let held = |received: &Received| {
+            received
+                .record
+                .group_id
+                .as_ref()
+                .is_some_and(|group| held_groups.contains(group))
+        };
+        let (behind, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(held);
+        // Still hidden, as long as the failed record ahead of them.
+        report.retried += behind.len();
+
         let records: Vec<_> = batch
             .iter()
             .map(|received| received.record.clone())
@@ -115,6 +128,11 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
         let mut done = Vec::new();
         let mut not_started = Vec::new();
         for (received, outcome) in batch.iter().zip(outcomes) {
+            if matches!(outcome, Outcome::Retry { .. } | Outcome::Skipped)
+                && let Some(group) = &received.record.group_id
+            {
+                held_groups.insert(group.clone());
+            }
             metrics.count(&received.record, &outcome, pipeline.routes());
             let handle = received.receipt_handle.as_str();
             match outcome {
@@ -127,8 +145,9 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
                     report.dead_lettered.push(Rejected { message_id, reason });
                     done.push(handle);
                 }
-                Outcome::Retry { .. } => report.retried += 1,
-                Outcome::Skipped | Outcome::Deferred => {
+                // A record behind a failure stays hidden with it.
+                Outcome::Retry { .. } | Outcome::Skipped => report.retried += 1,
+                Outcome::Deferred => {
                     report.retried += 1;
                     not_started.push(handle);
                 }
@@ -144,6 +163,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
     metrics.emit(started.elapsed());
     info!(
         received = report.received,
+        stored = report.stored.values().sum::<usize>(),
         dead_lettered = report.dead_lettered.len(),
         retried = report.retried,
         more = report.more,
