@@ -27,7 +27,13 @@ fn scratch(name: &str, text: &str) -> PathBuf {
 
 /// Runs `shelver ARGS` against `stack`, with the emulator's credentials.
 async fn shelver(stack: &Stack, args: &[&str]) -> Output {
-    tokio::process::Command::new(binary("shelver"))
+    command(stack, args).output().await.expect("run shelver")
+}
+
+/// `shelver ARGS`, set up for `stack`, to adjust before running.
+fn command(stack: &Stack, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary("shelver"));
+    command
         .args(args)
         .env("AWS_ENDPOINT_URL", &stack.endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -39,10 +45,8 @@ async fn shelver(stack: &Stack, args: &[&str]) -> Output {
             "DEAD_LETTER_QUEUE_URL",
             &stack.resources.dead_letter_queue_url,
         )
-        .env("GENRE_BUCKETS", stack.resources.genre_buckets())
-        .output()
-        .await
-        .expect("run shelver")
+        .env("GENRE_BUCKETS", stack.resources.genre_buckets());
+    command
 }
 
 fn stderr(output: &Output) -> String {
@@ -187,4 +191,79 @@ async fn failures_are_named_with_their_own_exit_codes() {
         "{}",
         stderr(&no_credentials)
     );
+}
+
+#[tokio::test]
+async fn bad_group_ids_and_a_missing_region_are_caught_before_sending() {
+    let stack = Stack::new("cliusage").await;
+    let file = scratch("usage.jsonl", &book(1, "Usage"));
+    let path = file.to_string_lossy().into_owned();
+    let long = "g".repeat(129);
+
+    for group in ["", "snow☃man", "with space", long.as_str()] {
+        let refused = shelver(&stack, &["send", "--group", group, &path]).await;
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{group:?}: {}",
+            stderr(&refused)
+        );
+        assert!(
+            stderr(&refused).contains("group id"),
+            "{}",
+            stderr(&refused)
+        );
+    }
+    let home = std::env::temp_dir().join(format!("shelver-no-region-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("an empty home");
+    let no_region = command(&stack, &["send", &path])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("HOME", &home)
+        .output()
+        .await
+        .expect("run shelver");
+    assert_eq!(no_region.status.code(), Some(3), "{}", stderr(&no_region));
+    assert!(
+        stderr(&no_region).contains("AWS_REGION"),
+        "{}",
+        stderr(&no_region)
+    );
+    assert_eq!(stack.input_depth().await, 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn large_records_are_sent_in_smaller_batches() {
+    let stack = Stack::new("clisize").await;
+    // Ten records of 120 KB: one batch of ten would exceed SQS's 1 MiB.
+    let lines: Vec<String> = (0..10)
+        .map(|n| {
+            json!({"id": n.to_string(), "title": format!("Big {n}"), "author": "A",
+                   "year": 2000, "genre": "scifi", "summary": "s".repeat(120_000)})
+            .to_string()
+        })
+        .collect();
+    let file = scratch("big.jsonl", &lines.join("\n"));
+
+    let sent = shelver(&stack, &["send", &file.to_string_lossy()]).await;
+
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    assert_eq!(stack.input_depth().await, 10);
+}
+
+#[tokio::test]
+async fn status_into_a_closed_pipe_ends_quietly() {
+    let stack = Stack::new("clipipe").await;
+    let mut child = command(&stack, &["status"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run shelver");
+    // The reader goes away before anything is printed, as `| head -0` would.
+    drop(child.stdout.take());
+
+    let output = child.wait_with_output().await.expect("shelver ends");
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
 }

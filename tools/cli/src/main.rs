@@ -19,7 +19,7 @@ use shelver_cli::status::status;
 
 /// Operate a Shelver deployment: its queues and buckets.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "shelver", version, about)]
 struct Cli {
     /// Send every AWS call here, for example `http://127.0.0.1:4566`.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
@@ -50,8 +50,9 @@ enum Command {
         /// Files or folders to send.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// One message group for everything, instead of one per object key.
-        #[arg(long)]
+        /// One message group for everything, instead of one per object key
+        /// (1 to 128 letters, digits or ASCII punctuation, as SQS requires).
+        #[arg(long, value_parser = group_id)]
         group: Option<String>,
         /// Send the valid records even if some are invalid.
         #[arg(long)]
@@ -78,6 +79,36 @@ impl From<shelver_cli::Error> for Failure {
     fn from(error: shelver_cli::Error) -> Self {
         Self::Aws(error)
     }
+}
+
+/// Checks a message group id as SQS would, so a bad one is a usage error
+/// before anything is sent.
+fn group_id(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.len() > 128 {
+        return Err(format!(
+            "a group id has 1 to 128 characters, not {}",
+            value.chars().count()
+        ));
+    }
+    match value.chars().find(|c| !c.is_ascii_graphic()) {
+        Some(c) => Err(format!(
+            "a group id takes letters, digits and ASCII punctuation only, not {c:?}"
+        )),
+        None => Ok(value.to_owned()),
+    }
+}
+
+/// Prints a line to standard output; a reader that went away (`| head`)
+/// ends the output, not the program.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        print_line(format_args!($($arg)*))
+    };
+}
+
+fn print_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    writeln!(std::io::stdout(), "{line}").ok();
 }
 
 #[tokio::main]
@@ -123,6 +154,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         "no dead-letter queue: pass --dead-letter-queue-url or set DEAD_LETTER_QUEUE_URL",
     ));
     let sdk = load(cli.endpoint_url.as_deref()).await;
+    if sdk.region().is_none() {
+        return Err(Failure::Missing(
+            "no AWS region: set AWS_REGION (or a region in the AWS profile)",
+        ));
+    }
     let sqs = shelver::aws::sqs(&sdk);
 
     match cli.command {
@@ -167,9 +203,14 @@ async fn load(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
 }
 
 fn bar(message: &'static str, length: u64) -> ProgressBar {
-    let style =
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        write!(w, "{:.0}/s", state.per_sec()).ok();
+    };
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({rate}, {eta} left)")
+        .map_or_else(
+            |_| ProgressStyle::default_bar(),
+            |style| style.with_key("rate", rate),
+        );
     let bar = ProgressBar::new(length).with_style(style);
     bar.set_message(message);
     bar
@@ -219,23 +260,24 @@ async fn run_send(
     .await;
     progress.finish_and_clear();
     let sent = sent?;
-    println!("sent {sent} record(s), skipped {} invalid", invalid.len());
+    say!("sent {sent} record(s), skipped {} invalid", invalid.len());
     Ok(())
 }
 
 fn print_status(snapshot: &shelver_cli::status::Status) {
     let depth =
         |d: &shelver::queue::Depth| format!("{} visible, {} in flight", d.visible, d.in_flight);
-    println!("input queue        {}", depth(&snapshot.input_queue));
-    println!("dead-letter queue  {}", depth(&snapshot.dead_letter_queue));
-    match snapshot.oldest_message_age {
-        Some(age) => println!("oldest message     {} s", age.as_secs()),
-        None => println!("oldest message     unknown (no CloudWatch data for the queue)"),
+    say!("input queue        {}", depth(&snapshot.input_queue));
+    say!("dead-letter queue  {}", depth(&snapshot.dead_letter_queue));
+    if let Some(age) = snapshot.oldest_message_age {
+        say!("oldest message     {} s", age.as_secs());
+    } else {
+        say!("oldest message     unknown (no CloudWatch data for the queue)");
     }
     for (genre, bucket, count) in &snapshot.buckets {
         match count {
-            Ok(count) => println!("{genre:<18} {count} object(s) in s3://{bucket}"),
-            Err(why) => println!("{genre:<18} s3://{bucket}: {why}"),
+            Ok(count) => say!("{genre:<18} {count} object(s) in s3://{bucket}"),
+            Err(why) => say!("{genre:<18} s3://{bucket}: {why}"),
         }
     }
 }
@@ -258,7 +300,7 @@ async fn run_redrive(
         Method::MoveTask => "an SQS message move task",
         Method::Copy => "copying one message at a time",
     };
-    println!(
+    say!(
         "moved {} dead letter(s) back to the input queue, by {how}",
         moved.messages
     );

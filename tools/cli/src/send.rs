@@ -7,13 +7,14 @@
 //! in parallel, which is what FIFO throughput scales with. Grouping by genre
 //! or author would serialise unrelated books behind each other for no gain.
 
+use std::collections::HashSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use shelver::document::sha256_hex;
-use shelver::error::CallFailed;
+use shelver::error::{CallFailed, chain, shorten};
 use shelver::pipeline::place;
 use shelver::{Book, GenreRoutes, ObjectKey};
 
@@ -43,10 +44,14 @@ impl fmt::Display for Invalid {
     }
 }
 
+/// The largest message SQS takes, and the largest batch, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
 /// Reads every record from `paths`: a `.json` file holds one record or an
 /// array of them; any other file is JSON Lines (one record per line, blank
-/// lines skipped); a folder contributes its `.json` and `.jsonl` files, in
-/// name order.
+/// lines skipped); a folder contributes its `.json` and `.jsonl` files and
+/// those of its subfolders, in name order. A leading byte-order mark is
+/// ignored.
 ///
 /// # Errors
 ///
@@ -68,12 +73,21 @@ pub fn read_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<Invalid>) {
                 continue;
             }
         };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if path.extension().is_some_and(|ext| ext == "json") {
-            match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Array(items)) => {
+            // Each item exactly as written: parsing into values would merge
+            // a repeated field that the consumer rejects.
+            let is_array = text.trim_start().starts_with('[');
+            let parsed = if is_array {
+                serde_json::from_str::<Vec<&RawValue>>(text)
+            } else {
+                serde_json::from_str::<&RawValue>(text).map(|one| vec![one])
+            };
+            match parsed {
+                Ok(items) if is_array => {
                     inputs.extend(items.iter().enumerate().map(|(index, item)| Input {
                         origin: format!("{origin}[{index}]"),
-                        body: item.to_string(),
+                        body: item.get().to_owned(),
                     }));
                 }
                 Ok(_) => inputs.push(Input {
@@ -101,31 +115,53 @@ pub fn read_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<Invalid>) {
 
 fn expand(paths: &[PathBuf], invalid: &mut Vec<Invalid>) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    let mut folders_seen = HashSet::new();
     for path in paths {
-        if !path.is_dir() {
+        if path.is_dir() {
+            expand_folder(path, &mut folders_seen, &mut files, invalid);
+        } else {
             files.push(path.clone());
-            continue;
-        }
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut found: Vec<PathBuf> = entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.path())
-                    .filter(|p| {
-                        p.extension()
-                            .is_some_and(|ext| ext == "json" || ext == "jsonl")
-                    })
-                    .collect();
-                found.sort();
-                files.extend(found);
-            }
-            Err(err) => invalid.push(Invalid {
-                origin: path.display().to_string(),
-                reason: format!("cannot be read: {err}"),
-            }),
         }
     }
     files
+}
+
+/// Adds a folder's record files, then its subfolders', each in name order;
+/// a folder reached twice (through a link) is read once.
+fn expand_folder(
+    folder: &Path,
+    seen: &mut HashSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+    invalid: &mut Vec<Invalid>,
+) {
+    let entries = std::fs::canonicalize(folder).and_then(|real| {
+        let first_visit = seen.insert(real);
+        std::fs::read_dir(folder).map(|entries| first_visit.then_some(entries))
+    });
+    let entries = match entries {
+        Ok(Some(entries)) => entries,
+        Ok(None) => return,
+        Err(err) => {
+            invalid.push(Invalid {
+                origin: folder.display().to_string(),
+                reason: format!("cannot be read: {err}"),
+            });
+            return;
+        }
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    found.sort();
+    let (folders, found): (Vec<_>, Vec<_>) = found.into_iter().partition(|p| p.is_dir());
+    files.extend(found.into_iter().filter(|p| {
+        p.extension()
+            .is_some_and(|ext| ext == "json" || ext == "jsonl")
+    }));
+    for sub in folders {
+        expand_folder(&sub, seen, files, invalid);
+    }
 }
 
 /// Checks a record as the consumer would: every field, and the genre when
@@ -135,6 +171,12 @@ fn expand(paths: &[PathBuf], invalid: &mut Vec<Invalid>) -> Vec<PathBuf> {
 ///
 /// The reason the consumer would park it with.
 pub fn validate(body: &str, routes: Option<&GenreRoutes>) -> Result<(), String> {
+    if body.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "the record is {} bytes; an SQS message holds at most {MAX_MESSAGE_BYTES}",
+            body.len()
+        ));
+    }
     match routes {
         Some(routes) => place(body, routes).map(|_| ()),
         None => {
@@ -158,12 +200,35 @@ pub fn default_group(body: &str) -> String {
     format!("key-{}", &hex[..16])
 }
 
-/// Sends `inputs` in batches of ten, in order; `group` overrides the
+/// Splits `inputs`, in order, into batches SQS takes: at most ten records
+/// and [`MAX_MESSAGE_BYTES`] in all.
+#[must_use]
+pub fn batches(inputs: &[Input]) -> Vec<&[Input]> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (index, input) in inputs.iter().enumerate() {
+        let full = index - start == 10 || bytes + input.body.len() > MAX_MESSAGE_BYTES;
+        if full && index > start {
+            batches.push(&inputs[start..index]);
+            start = index;
+            bytes = 0;
+        }
+        bytes += input.body.len();
+    }
+    if start < inputs.len() {
+        batches.push(&inputs[start..]);
+    }
+    batches
+}
+
+/// Sends `inputs` in batches of up to ten, in order; `group` overrides the
 /// default group. `progress` is told how many were sent so far.
 ///
 /// # Errors
 ///
-/// [`Error::Aws`] when a batch call fails or the queue rejects an entry.
+/// [`Error::Aws`] when a batch call fails or the queue rejects an entry,
+/// saying how many records were sent.
 pub async fn send(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
@@ -172,7 +237,13 @@ pub async fn send(
     progress: impl Fn(u64),
 ) -> Result<u64, Error> {
     let mut sent = 0;
-    for chunk in inputs.chunks(10) {
+    let stopped = |sent: u64, detail: String| {
+        Error::Aws(CallFailed {
+            operation: "SendMessageBatch",
+            detail: format!("{detail}; {sent} record(s) were sent"),
+        })
+    };
+    for chunk in batches(inputs) {
         let entries = chunk
             .iter()
             .enumerate()
@@ -193,7 +264,11 @@ pub async fn send(
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| Error::aws("SendMessageBatch", e))?;
+            .map_err(|e| {
+                let first = chunk.first().map_or("", |input| input.origin.as_str());
+                let why = shorten(&chain(&e), 500);
+                stopped(sent, format!("the batch from {first}: {why}"))
+            })?;
         if let Some(failed) = output.failed.first() {
             let origin = failed
                 .id
@@ -201,17 +276,15 @@ pub async fn send(
                 .ok()
                 .and_then(|i| chunk.get(i))
                 .map(|i| i.origin.clone());
-            return Err(Error::Aws(CallFailed {
-                operation: "SendMessageBatch",
-                detail: format!(
-                    "{} was refused: {}",
-                    origin.unwrap_or_default(),
-                    failed
-                        .message
-                        .clone()
-                        .unwrap_or_else(|| failed.code.clone())
-                ),
-            }));
+            let why = failed
+                .message
+                .clone()
+                .unwrap_or_else(|| failed.code.clone());
+            let ok = output.successful.len() as u64;
+            return Err(stopped(
+                sent + ok,
+                format!("{} was refused: {why}", origin.unwrap_or_default()),
+            ));
         }
         sent += u64::try_from(chunk.len()).unwrap_or(0);
         progress(sent);
@@ -284,6 +357,74 @@ mod tests {
             "{}",
             invalid[0]
         );
+    }
+
+    #[test]
+    fn array_items_are_sent_as_written_so_a_repeated_field_is_caught() {
+        let item = r#"{"id":"9","title":"A","title":"B","author":"F","year":1,"genre":"scifi","summary":"S"}"#;
+        let path = write(
+            &std::env::temp_dir(),
+            &format!("shelver-repeat-{}.json", std::process::id()),
+            &format!("\u{feff}[{GOOD}, {item}]"),
+        );
+
+        let (inputs, invalid) = read_inputs(&[path]);
+
+        assert!(invalid.is_empty(), "a byte-order mark is not an error");
+        assert_eq!(inputs[1].body, item);
+        assert!(
+            validate(&inputs[1].body, None).is_err_and(|e| e.contains("`title`")),
+            "{:?}",
+            validate(&inputs[1].body, None)
+        );
+    }
+
+    #[test]
+    fn subfolders_are_read_and_a_folder_linked_twice_is_read_once() {
+        let dir = std::env::temp_dir().join(format!("shelver-tree-{}", std::process::id()));
+        let nested = dir.join("nested");
+        std::fs::create_dir_all(&nested).expect("a scratch tree");
+        write(&dir, "a.jsonl", GOOD);
+        write(&nested, "b.json", GOOD);
+        std::os::unix::fs::symlink(&dir, nested.join("loop")).expect("a link back up");
+
+        let (inputs, invalid) = read_inputs(std::slice::from_ref(&dir));
+
+        let origins: Vec<&str> = inputs.iter().map(|i| i.origin.as_str()).collect();
+        assert_eq!(
+            origins,
+            [
+                dir.join("a.jsonl:1").display().to_string(),
+                nested.join("b.json").display().to_string()
+            ]
+        );
+        assert!(invalid.is_empty(), "{invalid:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn batches_hold_ten_records_and_one_mebibyte_at_most() {
+        let input = |bytes: usize| Input {
+            origin: String::new(),
+            body: "x".repeat(bytes),
+        };
+        let small: Vec<Input> = (0..23).map(|_| input(10)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+
+        let big: Vec<Input> = (0..10).map(|_| input(120_000)).collect();
+        let sizes: Vec<usize> = batches(&big).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [8, 2], "8 × 120,000 bytes fit in 1 MiB, 9 do not");
+        assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_record_larger_than_a_message_is_invalid() {
+        let huge = GOOD.replace("\"S\"", &format!("\"{}\"", "s".repeat(MAX_MESSAGE_BYTES)));
+
+        let reason = validate(&huge, None).expect_err("too big");
+
+        assert!(reason.contains("at most 1048576"), "{reason}");
     }
 
     #[test]
