@@ -173,6 +173,14 @@ fn id(fields: &Map<String, Value>) -> Result<String, Error> {
     let id = match field(fields, "id")? {
         Value::String(raw) => non_blank(raw, "id")?,
         Value::Number(number) if number.is_u64() || number.is_i64() => number.to_string(),
+        // Beyond 64 bits JSON numbers lose digits, so the id cannot be kept.
+        Value::Number(number) if number.as_f64().is_some_and(|n| n.abs() >= 2f64.powi(63)) => {
+            return Err(Error::WrongType {
+                field: "id",
+                expected: "a string, or a whole number that fits in 64 bits",
+                found: "a larger whole number (write it as a string)",
+            });
+        }
         other => {
             return Err(Error::WrongType {
                 field: "id",
@@ -348,6 +356,12 @@ mod tests {
             Some("12345".into())
         );
         assert!(error(&with("id", "1.5")).contains("`id`"));
+        assert!(error(&with("id", "1e3")).contains("found a number"));
+        assert_eq!(
+            error(&with("id", "123456789012345678901234")),
+            "field `id` must be a string, or a whole number that fits in 64 bits, \
+             found a larger whole number (write it as a string)"
+        );
         assert!(error(&with("id", r#""caf\u00e9""#)).contains("printable ASCII"));
         assert!(error(&with("id", &format!("\"{}\"", "9".repeat(129)))).contains("`id`"));
     }
