@@ -9,7 +9,7 @@ run:
 test:
 	scripts/test.sh
 
-## soak: the fault-injection proof at 10,000 records (about 3 minutes)
+## soak: the fault-injection proof at 10,000 records (about 3 minutes once built)
 soak:
 	scripts/soak.sh
 

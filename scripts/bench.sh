@@ -18,8 +18,13 @@ cargo build --release --locked -p shelver-consumer -p shelver-http -p shelver-be
 
 scripts/localstack.sh start "$state" "$port"
 echo "bench: $(nproc) cores; this takes several minutes"
-# Standard output carries the functions' metric lines: not wanted here.
+# The functions' logs and metric lines go to a file; the terminal shows the
+# benchmark's own progress.
+log="$state/functions.log"
+echo "bench: the functions' output goes to $log"
+: > "$log"
 SHELVER_TEST_ENDPOINT="http://127.0.0.1:$port" \
-  target/release/shelver-bench --python .venv/bench/bin/python --out . "$@" > /dev/null
+  target/release/shelver-bench --python .venv/bench/bin/python --out . "$@" \
+  >> "$log" 2> >(tee -a "$log" | grep --line-buffered -v '^\[function\]' >&2)
 .venv/bench/bin/python bench/baselines/chart.py BENCHMARKS.json BENCHMARKS.png
 echo "bench: wrote BENCHMARKS.md, BENCHMARKS.json and BENCHMARKS.png"

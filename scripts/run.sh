@@ -46,8 +46,10 @@ target/debug/shelver-local provision --env-file "$state/functions.env"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --env-file "$state/functions.env" > "$state/functions.log" 2>&1 < /dev/null &
 watch_pid=$!
+# Ready when the port accepts a connection (an HTTP probe would be logged as
+# an error by the runtime, which has no route at /).
 for _ in $(seq 1 120); do
-  curl --silent --max-time 1 -o /dev/null "http://127.0.0.1:$invoke_port/" && break
+  (exec 3<>"/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
   kill -0 "$watch_pid" 2>/dev/null || { tail -n 20 "$state/functions.log" >&2; exit 1; }
   sleep 0.5
 done

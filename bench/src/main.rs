@@ -60,7 +60,7 @@ async fn main() -> Result<(), Failure> {
     let python = PathBuf::from(flag(&args, "--python").ok_or("--python PATH is required")?);
     let out = PathBuf::from(flag(&args, "--out").unwrap_or_else(|| ".".into()));
     let quick = args.iter().any(|a| a == "--quick");
-    let runs = if quick { 1 } else { 3 };
+    let runs = if quick { 1 } else { 5 };
     let release = std::env::current_exe()?
         .parent()
         .ok_or("the benchmark runs from target/release")?

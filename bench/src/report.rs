@@ -142,10 +142,10 @@ fn startup(results: &Value) -> Vec<Row> {
         number(&m["http_kib"]) / 1024.0,
     );
     // The target is in megabytes (10^6), the measure in kibibytes.
-    let fits = |kib: f64| kib * 1024.0 <= 32.0e6;
+    let fits = |kib: f64| kib * 1024.0 <= number(&m["target_bytes"]);
     vec![
         measure(
-            "4. cold start to first answer",
+            "4a. cold start to first answer",
             "consumer, ms",
             spread(&c["consumer"], 1),
         ),
@@ -159,7 +159,7 @@ fn startup(results: &Value) -> Vec<Row> {
             verdict(consumer <= 1.2 && http <= 1.2),
         ),
         row(
-            &format!("4. peak memory over {} batches", m["batches"]),
+            &format!("4b. peak memory over {} batches", m["batches"]),
             "consumer, http",
             format!("{consumer_mib:.1} MiB, {http_mib:.1} MiB"),
             "≤ 32 MB",
@@ -177,21 +177,24 @@ fn sizes(results: &Value) -> Vec<Row> {
             mebibytes(&s[name]["zip"])
         )
     };
-    let fits = ["shelver-consumer", "shelver-http"]
-        .iter()
-        .all(|name| s[name]["zip"].as_u64().is_some_and(|zip| zip <= 5_000_000));
+    let fits = |name: &str| {
+        let limit = s["target_zip"].as_u64().unwrap_or(0);
+        verdict(s[name]["zip"].as_u64().is_some_and(|zip| zip <= limit))
+    };
     vec![
-        measure(
+        row(
             "5. arm64 release size",
             "consumer bootstrap, zip",
             size("shelver-consumer"),
+            "zip ≤ 5 MB",
+            fits("shelver-consumer"),
         ),
         row(
             "",
             "http bootstrap, zip",
             size("shelver-http"),
             "zip ≤ 5 MB",
-            verdict(fits),
+            fits("shelver-http"),
         ),
     ]
 }
@@ -229,19 +232,30 @@ pub fn render(results: &Value) -> String {
     text
 }
 
-/// What the misses mean, with this run's own numbers.
+/// What the results mean, with this run's own numbers.
 fn reading(results: &Value) -> String {
     let latency = &results["latency"];
     let cold = &results["cold_start"];
     let extra = number(&cold["consumer"]["median"]) - number(&cold["hello"]["median"]);
+    let floor = number(&results["throughput"]["ratio"]);
+    let throughput = if floor >= 0.8 {
+        format!(
+            "Shelver keeps {floor:.2}× the rate of the same calls with no logic \
+             (scenario 1), so its own work is not what limits it: the emulator is. \
+             Against the one-at-a-time listener, the gain comes from batching and \
+             from running message groups side by side, and it stops where \
+             LocalStack, a Python process sharing the machine's cores, runs out of \
+             CPU: the ratio is bounded by the emulator, not by Shelver."
+        )
+    } else {
+        format!(
+            "Shelver reaches only {floor:.2}× the rate of the same calls with no \
+             logic (scenario 1): its own work costs throughput in this run."
+        )
+    };
     format!(
         "\n## Reading the results\n\n\
-         - **Throughput.** Shelver runs as fast as the same calls with no logic \
-         (scenario 1), so its own work is not what limits it: the emulator is. \
-         Against the one-at-a-time listener, the gain comes from batching and from \
-         running message groups side by side, and it stops where LocalStack, a \
-         Python process sharing the machine's cores, runs out of CPU: here the \
-         ratio is bounded by the emulator, not by Shelver.\n\
+         - **Throughput.** {throughput}\n\
          - **Batch latency.** LocalStack answers concurrent requests about one at a \
          time: ten concurrent `PutObject`s take {ten:.1} ms against {one:.1} ms for \
          one, and a batch of ten records in ten groups takes {batch:.2}× as long as \
@@ -249,10 +263,10 @@ fn reading(results: &Value) -> String {
          concurrently, as S3 does, the batch is one write's round trip plus Shelver's \
          own work.\n\
          - **Cold start.** The functions' extra {extra:.1} ms over hello world is the \
-         AWS SDK's set-up before the first answer; about half of it is reading \
-         the system's trusted root certificates for TLS (every file in \
-         `/etc/ssl/certs` on this machine). Hello world makes no AWS call, so it \
-         has none of that.\n",
+         AWS SDK's set-up before the first answer: loading its configuration, \
+         building the clients and their TLS settings, which reads the system's \
+         trusted root certificates (every file in `/etc/ssl/certs` on this \
+         machine). Hello world makes no AWS call, so it has none of that.\n",
         ten = number(&latency["ten_puts_ms"]["median"]),
         one = number(&latency["put_ms"]["median"]),
         batch = number(&latency["ratio_ten_puts"]),

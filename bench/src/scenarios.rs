@@ -447,7 +447,7 @@ pub async fn memory(release: &Path, batches: usize) -> Result<Value, Failure> {
         .ok_or("no /proc for the http function")?;
     Ok(json!({
         "batches": batches, "consumer_kib": consumer_kib, "http_kib": http_kib,
-        "target_kib": 32 * 1024,
+        "target_bytes": 32_000_000,
     }))
 }
 
