@@ -43,7 +43,8 @@ trap 'exit 143' TERM
 scripts/localstack.sh start "$state" "$emulator_port"
 target/debug/shelver-local provision --env-file "$state/functions.env"
 
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+# NO_COLOR: plain text in the log file, no terminal colour codes.
+NO_COLOR=1 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --env-file "$state/functions.env" > "$state/functions.log" 2>&1 < /dev/null &
 watch_pid=$!
 # Ready when the port accepts a connection (an HTTP probe would be logged as

@@ -121,3 +121,33 @@ async fn each_batch_emits_embedded_metrics_by_genre() {
         "Shelver"
     );
 }
+
+#[tokio::test]
+async fn a_drain_answers_with_one_info_line_carrying_its_counts() {
+    let stack = Stack::new("draininfo").await;
+    stack.send("g", &book("1", "Drained", "scifi")).await;
+    stack.send("g", &book("2", "Refused", "horror")).await;
+    let mut env = stack.function_env(&stack.endpoint);
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    let function = LambdaHost::start("shelver-http", &env).await;
+
+    function
+        .invoke(&shelver_tests::api_gateway::request("POST", "/", ""))
+        .await
+        .expect("no function error");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let info: Vec<Value> = function
+        .logs()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["level"] == "INFO")
+        .collect();
+    assert_eq!(info.len(), 1, "one invocation, one info line: {info:?}");
+    let line = &info[0];
+    assert_eq!(line["fields"]["message"], "request answered", "{line}");
+    assert_eq!(line["fields"]["status"], 200, "{line}");
+    assert_eq!(line["span"]["received"], 2, "{line}");
+    assert_eq!(line["span"]["stored"], 1, "{line}");
+    assert_eq!(line["span"]["dead_lettered"], 1, "{line}");
+}

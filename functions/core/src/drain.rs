@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tracing::{debug, info};
+use tracing::debug;
 
 use crate::dead_letter::DeadLetterQueue;
 use crate::error::Error;
@@ -161,7 +161,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
         || (stopped_early && queue.depth().await.is_ok_and(|depth| depth.visible > 0));
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     metrics.emit(started.elapsed());
-    info!(
+    debug!(
         received = report.received,
         stored = report.stored.values().sum::<usize>(),
         dead_lettered = report.dead_lettered.len(),

@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde_json::json;
 use shelver::drain::{DrainLimits, DrainReport};
 use shelver::queue::Depth;
-use tracing::info;
+use tracing::field::Empty;
+use tracing::{Instrument as _, Span, info, info_span};
 
 /// The longest drain: below API Gateway's 30-second integration timeout, with
 /// room to answer.
@@ -116,8 +117,21 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<DrainReport, String>> + Send;
 }
 
-/// Answers one request.
+/// Answers one request, with one `info` line saying how (a drain's counts
+/// included).
 pub async fn handle<B: Backend>(backend: &B, request: Request) -> Response<Body> {
+    let span = info_span!(
+        "request",
+        received = Empty,
+        stored = Empty,
+        dead_lettered = Empty,
+        retried = Empty,
+        more = Empty
+    );
+    answer(backend, request).instrument(span).await
+}
+
+async fn answer<B: Backend>(backend: &B, request: Request) -> Response<Body> {
     let path = route_path(&request);
     let method = request.method().as_str();
     let head = method == "HEAD";
@@ -173,7 +187,15 @@ async fn status<B: Backend>(backend: &B) -> Response<Body> {
 
 async fn drain<B: Backend>(backend: &B, limits: DrainLimits) -> Response<Body> {
     match backend.drain(limits).await {
-        Ok(report) => reply(200, &report),
+        Ok(report) => {
+            let span = Span::current();
+            span.record("received", report.received);
+            span.record("stored", report.stored.values().sum::<usize>());
+            span.record("dead_lettered", report.dead_lettered.len());
+            span.record("retried", report.retried);
+            span.record("more", report.more);
+            reply(200, &report)
+        }
         Err(error) => reply(503, &json!({ "error": error })),
     }
 }
