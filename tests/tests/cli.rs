@@ -194,7 +194,7 @@ async fn failures_are_named_with_their_own_exit_codes() {
 }
 
 #[tokio::test]
-async fn bad_group_ids_and_a_missing_region_are_caught_before_sending() {
+async fn bad_group_ids_bad_routes_and_a_missing_region_are_caught_before_sending() {
     let stack = Stack::new("cliusage").await;
     let file = scratch("usage.jsonl", &book(1, "Usage"));
     let path = file.to_string_lossy().into_owned();
@@ -214,6 +214,13 @@ async fn bad_group_ids_and_a_missing_region_are_caught_before_sending() {
             stderr(&refused)
         );
     }
+    let bad_routes = shelver(&stack, &["send", "--genre-buckets", "scifi", &path]).await;
+    assert_eq!(bad_routes.status.code(), Some(2), "{}", stderr(&bad_routes));
+    assert!(
+        stderr(&bad_routes).contains("--genre-buckets"),
+        "{}",
+        stderr(&bad_routes)
+    );
     let home = std::env::temp_dir().join(format!("shelver-no-region-{}", std::process::id()));
     std::fs::create_dir_all(&home).expect("an empty home");
     let no_region = command(&stack, &["send", &path])

@@ -34,7 +34,8 @@ struct Cli {
     dead_letter_queue_url: Option<String>,
 
     /// `genre=bucket` pairs, as the functions take them; used to check genres
-    /// before sending and to count objects.
+    /// before sending and to count objects. Aliases come from
+    /// `GENRE_ALIASES`, as for the functions.
     #[arg(long, global = true, env = "GENRE_BUCKETS")]
     genre_buckets: Option<String>,
 
@@ -70,6 +71,7 @@ enum Command {
 
 /// Why the command failed, and its exit code.
 enum Failure {
+    Usage(String),
     Missing(&'static str),
     Aws(shelver_cli::Error),
     Invalid(String),
@@ -79,6 +81,22 @@ impl From<shelver_cli::Error> for Failure {
     fn from(error: shelver_cli::Error) -> Self {
         Self::Aws(error)
     }
+}
+
+/// Parses the genre routes; a bad value is a usage error naming the flag
+/// and its variable.
+fn genre_routes(spec: &str) -> Result<GenreRoutes, Failure> {
+    let aliases = std::env::var("GENRE_ALIASES").ok();
+    GenreRoutes::parse(
+        ("--genre-buckets (GENRE_BUCKETS)", spec),
+        ("GENRE_ALIASES", aliases.as_deref()),
+    )
+    .map_err(|e| match e {
+        shelver::Error::InvalidVariable { variable, reason } => {
+            Failure::Usage(format!("{variable} is invalid: {reason}"))
+        }
+        other => Failure::Usage(other.to_string()),
+    })
 }
 
 /// Checks a message group id as SQS would, so a bad one is a usage error
@@ -116,6 +134,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(what)) => {
+            eprintln!("shelver: {what}");
+            ExitCode::from(2)
+        }
         Err(Failure::Missing(what)) => {
             eprintln!("shelver: {what}");
             ExitCode::from(3)
@@ -134,25 +156,21 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     // An empty setting is a missing one.
     let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-    let routes = match given(cli.genre_buckets).as_deref() {
-        Some(spec) => Some(
-            GenreRoutes::parse(
-                ("GENRE_BUCKETS", spec),
-                (
-                    "GENRE_ALIASES",
-                    std::env::var("GENRE_ALIASES").ok().as_deref(),
-                ),
-            )
-            .map_err(|e| Failure::Invalid(e.to_string()))?,
-        ),
-        None => None,
-    };
+    let routes = given(cli.genre_buckets)
+        .map(|spec| genre_routes(&spec))
+        .transpose()?;
+    // Settings first, then the region: what is missing is named before any
+    // AWS set-up. Only `send` works without the dead-letter queue.
+    let dead_letters = given(cli.dead_letter_queue_url);
+    if dead_letters.is_none() && !matches!(cli.command, Command::Send { .. }) {
+        return Err(Failure::Missing(
+            "no dead-letter queue: pass --dead-letter-queue-url or set DEAD_LETTER_QUEUE_URL",
+        ));
+    }
+    let dead_letters = dead_letters.unwrap_or_default();
     let input = given(cli.queue_url).ok_or(Failure::Missing(
         "no input queue: pass --queue-url or set INPUT_QUEUE_URL",
-    ));
-    let dead_letters = given(cli.dead_letter_queue_url).ok_or(Failure::Missing(
-        "no dead-letter queue: pass --dead-letter-queue-url or set DEAD_LETTER_QUEUE_URL",
-    ));
+    ))?;
     let sdk = load(cli.endpoint_url.as_deref()).await;
     if sdk.region().is_none() {
         return Err(Failure::Missing(
@@ -169,7 +187,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             run_send(
                 &sqs,
-                &input?,
+                &input,
                 &files,
                 group.as_deref(),
                 skip_invalid,
@@ -185,12 +203,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .collect();
             let s3 = shelver::aws::s3(&sdk, cli.endpoint_url.is_some());
             let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
-            let snapshot =
-                status(&sqs, &s3, &cloudwatch, &input?, &dead_letters?, &buckets).await?;
+            let snapshot = status(&sqs, &s3, &cloudwatch, &input, &dead_letters, &buckets).await?;
             print_status(&snapshot);
             Ok(())
         }
-        Command::Redrive { copy } => run_redrive(&sqs, &dead_letters?, &input?, copy).await,
+        Command::Redrive { copy } => run_redrive(&sqs, &dead_letters, &input, copy).await,
     }
 }
 
