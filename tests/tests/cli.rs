@@ -53,6 +53,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Asserts that `output` ended with `code` and said `needle` on stderr.
+fn assert_failed(output: &Output, code: i32, needle: &str) {
+    let said = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "{said}");
+    assert!(said.contains(needle), "expected {needle:?} in: {said}");
+}
+
 #[tokio::test]
 async fn send_checks_every_record_first_and_names_bad_ones_by_line() {
     let stack = Stack::new("clisend").await;
@@ -202,25 +209,10 @@ async fn bad_group_ids_bad_routes_and_a_missing_region_are_caught_before_sending
 
     for group in ["", "snow☃man", "with space", long.as_str()] {
         let refused = shelver(&stack, &["send", "--group", group, &path]).await;
-        assert_eq!(
-            refused.status.code(),
-            Some(2),
-            "{group:?}: {}",
-            stderr(&refused)
-        );
-        assert!(
-            stderr(&refused).contains("group id"),
-            "{}",
-            stderr(&refused)
-        );
+        assert_failed(&refused, 2, "group id");
     }
     let bad_routes = shelver(&stack, &["send", "--genre-buckets", "scifi", &path]).await;
-    assert_eq!(bad_routes.status.code(), Some(2), "{}", stderr(&bad_routes));
-    assert!(
-        stderr(&bad_routes).contains("--genre-buckets"),
-        "{}",
-        stderr(&bad_routes)
-    );
+    assert_failed(&bad_routes, 2, "--genre-buckets");
     let home = std::env::temp_dir().join(format!("shelver-no-region-{}", std::process::id()));
     std::fs::create_dir_all(&home).expect("an empty home");
     let no_region = command(&stack, &["send", &path])
@@ -230,12 +222,7 @@ async fn bad_group_ids_bad_routes_and_a_missing_region_are_caught_before_sending
         .output()
         .await
         .expect("run shelver");
-    assert_eq!(no_region.status.code(), Some(3), "{}", stderr(&no_region));
-    assert!(
-        stderr(&no_region).contains("AWS_REGION"),
-        "{}",
-        stderr(&no_region)
-    );
+    assert_failed(&no_region, 3, "AWS_REGION");
     assert_eq!(stack.input_depth().await, 0, "nothing was sent");
 }
 
