@@ -87,7 +87,6 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
     );
     let mut report = DrainReport::default();
     let mut metrics = BatchMetrics::new("http");
-    let mut stopped_early = true;
     // Groups with a record left to retry: nothing later of theirs may start.
     let mut held_groups: HashSet<String> = HashSet::new();
 
@@ -103,7 +102,6 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
         let hide_for = u32::try_from((left + RETRY_DELAY).as_secs()).unwrap_or(u32::MAX);
         let batch = queue.receive(wanted, wait, hide_for).await?;
         if batch.is_empty() {
-            stopped_early = false;
             break;
         }
         report.received += batch.len();
@@ -157,8 +155,13 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
         queue.set_visibility(&not_started, 0).await?;
     }
 
+    // In flight counts: a record held by another drain, or hidden after a
+    // failure, is still to be done.
     report.more = report.retried > 0
-        || (stopped_early && queue.depth().await.is_ok_and(|depth| depth.visible > 0));
+        || queue
+            .depth()
+            .await
+            .is_ok_and(|depth| depth.visible + depth.in_flight > 0);
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     metrics.emit(started.elapsed());
     debug!(

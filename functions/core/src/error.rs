@@ -4,6 +4,8 @@
 
 use std::error::Error as StdError;
 
+use aws_smithy_types::error::ErrorMetadata;
+
 /// A boxed error from a dependency, kept as the `source` of ours.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -226,14 +228,23 @@ pub const MAX_REASON_BYTES: usize = 1024;
 
 /// An error and its sources as one line, each cause once, with no debug
 /// dumps: SDK errors print their whole raw response in debug form, which is
-/// neither readable nor safe to log.
+/// neither readable nor safe to log, and an error the SDK does not model
+/// prints its metadata as a struct, request ids and all; only its message is
+/// kept (its code is already in the error's own text).
 #[must_use]
 pub fn chain(error: &dyn StdError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
+        let cause_text = match cause.downcast_ref::<ErrorMetadata>() {
+            Some(metadata) => metadata
+                .message()
+                .or(metadata.code())
+                .unwrap_or("")
+                .to_owned(),
+            None => cause.to_string(),
+        };
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
             text = format!("{text}: {cause_text}");
         }
         source = cause.source();
@@ -310,6 +321,21 @@ mod tests {
     fn shorten_keeps_short_text_and_cuts_on_a_character_boundary() {
         assert_eq!(shorten("horror", 10), "horror");
         assert_eq!(shorten("ééé", 3), "é…");
+    }
+
+    #[test]
+    fn an_unmodelled_sdk_error_reads_as_its_code_and_message() {
+        let metadata = ErrorMetadata::builder()
+            .code("NoSuchBucket")
+            .message("The specified bucket does not exist")
+            .custom("s3_extended_request_id", "s9lzabc")
+            .build();
+        let error = aws_sdk_s3::operation::put_object::PutObjectError::generic(metadata);
+
+        assert_eq!(
+            chain(&error),
+            "unhandled error (NoSuchBucket): The specified bucket does not exist"
+        );
     }
 
     #[test]

@@ -102,18 +102,19 @@ fn genre_routes(spec: &str) -> Result<GenreRoutes, Failure> {
 /// Checks a message group id as SQS would, so a bad one is a usage error
 /// before anything is sent.
 fn group_id(value: &str) -> Result<String, String> {
+    if let Some(c) = value.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "a group id takes letters, digits and ASCII punctuation only, not {c:?}"
+        ));
+    }
+    // ASCII only from here: bytes are characters.
     if value.is_empty() || value.len() > 128 {
         return Err(format!(
             "a group id has 1 to 128 characters, not {}",
-            value.chars().count()
+            value.len()
         ));
     }
-    match value.chars().find(|c| !c.is_ascii_graphic()) {
-        Some(c) => Err(format!(
-            "a group id takes letters, digits and ASCII punctuation only, not {c:?}"
-        )),
-        None => Ok(value.to_owned()),
-    }
+    Ok(value.to_owned())
 }
 
 /// Prints a line to standard output; a reader that went away (`| head`)

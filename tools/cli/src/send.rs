@@ -123,6 +123,10 @@ fn expand(paths: &[PathBuf], invalid: &mut Vec<Invalid>) -> Vec<PathBuf> {
             files.push(path.clone());
         }
     }
+    // A file named twice, or reached through a link, is sent once; one that
+    // cannot be resolved stays, to be reported when it is read.
+    let mut files_seen = HashSet::new();
+    files.retain(|file| std::fs::canonicalize(file).map_or(true, |real| files_seen.insert(real)));
     files
 }
 
@@ -387,8 +391,10 @@ mod tests {
         write(&dir, "a.jsonl", GOOD);
         write(&nested, "b.json", GOOD);
         std::os::unix::fs::symlink(&dir, nested.join("loop")).expect("a link back up");
+        std::os::unix::fs::symlink(nested.join("b.json"), nested.join("c.json"))
+            .expect("a second name for a file");
 
-        let (inputs, invalid) = read_inputs(std::slice::from_ref(&dir));
+        let (inputs, invalid) = read_inputs(&[dir.clone(), nested.join("b.json")]);
 
         let origins: Vec<&str> = inputs.iter().map(|i| i.origin.as_str()).collect();
         assert_eq!(
