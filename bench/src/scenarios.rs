@@ -409,14 +409,16 @@ pub async fn cold_start(release: &Path, runs: usize) -> Result<Value, Failure> {
 /// `batches` batches of 10.
 pub async fn memory(release: &Path, batches: usize) -> Result<Value, Failure> {
     eprintln!("bench: peak memory over {batches} batches");
-    let stack = Stack::new("benchmem").await;
-    fill(&stack, batches * 10, 100).await;
-    let consumer = LambdaHost::start_binary(
-        &release.join("shelver-consumer"),
-        "shelver-consumer",
-        &stack.function_env(&stack.endpoint),
-    )
-    .await;
+    // A fresh stack holding `batches` batches, and `binary` started on it.
+    let loaded = |prefix: &'static str, binary: &'static str| async move {
+        let stack = Stack::new(prefix).await;
+        fill(&stack, batches * 10, 100).await;
+        let env = stack.function_env(&stack.endpoint);
+        let function = LambdaHost::start_binary(&release.join(binary), binary, &env).await;
+        (stack, function)
+    };
+
+    let (stack, consumer) = loaded("benchmem", "shelver-consumer").await;
     let mapping = stack.mapping();
     let mut delivered = 0;
     while delivered < batches {
@@ -428,14 +430,7 @@ pub async fn memory(release: &Path, batches: usize) -> Result<Value, Failure> {
     }
     let consumer_kib = consumer.peak_rss_kib().ok_or("no /proc for the consumer")?;
 
-    let stack = Stack::new("benchmemhttp").await;
-    fill(&stack, batches * 10, 100).await;
-    let http = LambdaHost::start_binary(
-        &release.join("shelver-http"),
-        "shelver-http",
-        &stack.function_env(&stack.endpoint),
-    )
-    .await;
+    let (_stack, http) = loaded("benchmemhttp", "shelver-http").await;
     let drain = api_gateway::request("POST", "/", "max_messages=10");
     for _ in 0..batches {
         http.invoke(&drain)

@@ -66,6 +66,14 @@ pub struct DrainReport {
     pub more: bool,
 }
 
+impl DrainReport {
+    /// Records stored, in every bucket.
+    #[must_use]
+    pub fn stored_total(&self) -> usize {
+        self.stored.values().sum()
+    }
+}
+
 /// Drains `queue` through `pipeline` within `limits`.
 ///
 /// # Errors
@@ -166,7 +174,7 @@ pub async fn drain<S: ObjectStore, D: DeadLetterQueue, P: Step>(
     metrics.emit(started.elapsed());
     debug!(
         received = report.received,
-        stored = report.stored.values().sum::<usize>(),
+        stored = report.stored_total(),
         dead_lettered = report.dead_lettered.len(),
         retried = report.retried,
         more = report.more,

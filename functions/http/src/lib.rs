@@ -190,7 +190,7 @@ async fn drain<B: Backend>(backend: &B, limits: DrainLimits) -> Response<Body> {
         Ok(report) => {
             let span = Span::current();
             span.record("received", report.received);
-            span.record("stored", report.stored.values().sum::<usize>());
+            span.record("stored", report.stored_total());
             span.record("dead_lettered", report.dead_lettered.len());
             span.record("retried", report.retried);
             span.record("more", report.more);

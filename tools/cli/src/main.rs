@@ -135,21 +135,15 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(what)) => {
+        Err(failure) => {
+            let (code, what) = match failure {
+                Failure::Usage(what) => (2, what),
+                Failure::Missing(what) => (3, what.to_owned()),
+                Failure::Aws(error) => (4, error.to_string()),
+                Failure::Invalid(report) => (5, report),
+            };
             eprintln!("shelver: {what}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Missing(what)) => {
-            eprintln!("shelver: {what}");
-            ExitCode::from(3)
-        }
-        Err(Failure::Aws(error)) => {
-            eprintln!("shelver: {error}");
-            ExitCode::from(4)
-        }
-        Err(Failure::Invalid(report)) => {
-            eprintln!("shelver: {report}");
-            ExitCode::from(5)
+            ExitCode::from(code)
         }
     }
 }
